@@ -1,0 +1,279 @@
+"""Twin Delayed DDPG (TD3), as in the TD3 chapter.
+
+Pseudocode, one environment step at a time:
+    1. observe s; take a = clip(mu(s) + eps, a_low, a_high), eps ~ N(0, sigma)
+       (uniformly random actions for the first start_steps steps)
+    2. step the env, observe (s', r, terminated); store (s, a, r, s', d) with d = terminated
+    3. every update_every steps (once past update_after), for j in 1..update_every:
+         sample a minibatch B from the replay buffer
+         target smoothing:   a'(s') = clip(mu_targ(s') + clip(eps, -c, c), a_low, a_high), eps ~ N(0, sigma')
+         clipped double-Q:   y = r + gamma (1 - d) min(Q1_targ(s', a'(s')), Q2_targ(s', a'(s')))
+         Q step:             phi_i <- phi_i - lr grad (1/|B|) sum (Q_i(s, a) - y)^2,  for i = 1, 2
+         every policy_delay Q steps:
+           policy step:      theta <- theta + lr grad (1/|B|) sum Q1(s, mu(s))
+           target networks:  phi_targ <- rho phi_targ + (1 - rho) phi,  theta_targ likewise
+    4. at the end of each epoch, play num_test_episodes episodes with mu (no noise)
+"""
+import time
+from copy import deepcopy
+
+import numpy as np
+import torch
+from torch.optim import Adam
+
+from spinup_lib import core
+from spinup_lib.envs import get_env_state, set_env_state
+from spinup_lib.errors import UserError
+from spinup_lib.logx import EpochLogger, restore_checkpoint
+from spinup_lib.mpi import num_procs
+
+
+def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
+        steps_per_epoch=4000, epochs=100, replay_size=int(1e6), gamma=0.99, polyak=0.995,
+        pi_lr=1e-3, q_lr=1e-3, batch_size=100, start_steps=10000, update_after=1000,
+        update_every=50, act_noise=0.1, target_noise=0.2, noise_clip=0.5, policy_delay=2,
+        num_test_episodes=10, max_ep_len=1000, logger_kwargs=dict(), save_freq=1,
+        resume_from=None):
+    """Twin Delayed Deep Deterministic Policy Gradient (TD3).
+
+    Args:
+        env_fn: A function that creates a copy of the environment (gymnasium API, Box actions).
+        actor_critic: The constructor of a torch module with an ``act`` method, a ``pi``
+            module and two Q modules ``q1`` and ``q2``, built as
+            ``actor_critic(observation_space, action_space, **ac_kwargs)``:
+            ``pi(obs)`` returns deterministic actions inside the action box;
+            ``q1(obs, act)`` and ``q2(obs, act)`` return Q values with shape (batch,);
+            ``act(obs)`` returns the numpy action for one observation.
+        ac_kwargs (dict): Keyword arguments for actor_critic (e.g. hidden_sizes, activation).
+        seed (int): Seed for torch, numpy, the environments and the replay buffer.
+        steps_per_epoch (int): Environment steps (state-action pairs) per epoch.
+        epochs (int): Number of epochs to run and train the agent for.
+        replay_size (int): Largest number of steps the replay buffer holds.
+        gamma (float): Discount factor, between 0 and 1.
+        polyak (float): Interpolation factor rho of the target networks' averaging,
+            phi_targ <- rho phi_targ + (1 - rho) phi; close to 1.
+        pi_lr (float): Learning rate of the policy optimizer (Adam).
+        q_lr (float): Learning rate of the Q functions' optimizer (Adam).
+        batch_size (int): Minibatch size of each gradient step.
+        start_steps (int): Steps of uniformly random actions at the start, for exploration;
+            the policy (with noise) acts from then on.
+        update_after (int): Steps collected before the first update, so the replay buffer
+            holds enough to learn from.
+        update_every (int): Steps between updates; each time, update_every gradient steps
+            are taken, so there is one gradient step per env step on average.
+        act_noise (float): Standard deviation of the Gaussian exploration noise, as a fraction
+            of the action box's half-width (1 means the whole half-width).
+        target_noise (float): Standard deviation of the target policy smoothing noise, as a
+            fraction of the action box's half-width.
+        noise_clip (float): The smoothing noise is clipped to [-noise_clip, noise_clip]
+            (also a fraction of the half-width).
+        policy_delay (int): Q steps per policy (and target network) step.
+        num_test_episodes (int): Episodes played deterministically at the end of each epoch.
+        max_ep_len (int): Longest episode the agent plays; a cut episode is bootstrapped
+            like a time limit, since the task itself did not end.
+        logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
+        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
+            (and at the last one).
+        resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
+            or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
+    """
+    if num_procs() > 1:
+        raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
+
+    logger = EpochLogger(**logger_kwargs)
+    logger.save_config(locals())
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+    env, test_env = env_fn(), env_fn()
+    obs_dim = env.observation_space.shape
+    act_dim = env.action_space.shape
+
+    ac = actor_critic(env.observation_space, env.action_space, **ac_kwargs)
+    # The target networks follow ac slowly (polyak averaging) and are never trained directly.
+    ac_targ = deepcopy(ac)
+    for p in ac_targ.parameters():
+        p.requires_grad = False
+
+    # A list, not a generator: it is walked twice per policy step, for as long as training runs.
+    q_params = list(ac.q1.parameters()) + list(ac.q2.parameters())
+
+    # Noise is given as a fraction of the action box's half-width, so one act_noise suits any box.
+    act_low, act_high = env.action_space.low, env.action_space.high
+    act_scale = (act_high - act_low) / 2
+    act_low_t, act_high_t, act_scale_t = (torch.as_tensor(x, dtype=torch.float32)
+                                          for x in (act_low, act_high, act_scale))
+
+    replay_buffer = core.ReplayBuffer(obs_dim, act_dim, replay_size, seed=seed)
+
+    var_counts = tuple(core.count_vars(module) for module in [ac.pi, ac.q1, ac.q2])
+    logger.log('\nNumber of parameters: \t pi: %d, \t q1: %d, \t q2: %d\n' % var_counts)
+
+    def compute_loss_q(data):
+        """Mean squared Bellman errors of Q1 and Q2 against the clipped double-Q target."""
+        o, a, r, o2, d = data['obs'], data['act'], data['rew'], data['obs2'], data['done']
+        q1 = ac.q1(o, a)
+        q2 = ac.q2(o, a)
+
+        with torch.no_grad():
+            # Target policy smoothing: clipped noise around mu_targ(s'), kept inside the box.
+            epsilon = torch.clamp(target_noise * torch.randn_like(a), -noise_clip, noise_clip) * act_scale_t
+            a2 = torch.clamp(ac_targ.pi(o2) + epsilon, act_low_t, act_high_t)
+
+            # Clipped double-Q: the smaller of the two target estimates curbs overestimation.
+            q_pi_targ = torch.min(ac_targ.q1(o2, a2), ac_targ.q2(o2, a2))
+            backup = r + gamma * (1 - d) * q_pi_targ
+
+        loss_q = ((q1 - backup) ** 2).mean() + ((q2 - backup) ** 2).mean()
+        return loss_q, dict(Q1Vals=q1.detach().numpy(), Q2Vals=q2.detach().numpy())
+
+    def compute_loss_pi(data):
+        """L(theta) = -(1/|B|) sum Q1(s, mu_theta(s)): the policy climbs the first Q function."""
+        o = data['obs']
+        return -ac.q1(o, ac.pi(o)).mean()
+
+    pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr)
+    q_optimizer = Adam(q_params, lr=q_lr)
+
+    logger.setup_pytorch_saver(ac, ac_kwargs, env)
+
+    def update(data, q_update_count):
+        # One gradient step on both Q functions.
+        q_optimizer.zero_grad()
+        loss_q, loss_info = compute_loss_q(data)
+        loss_q.backward()
+        q_optimizer.step()
+        logger.store(LossQ=loss_q.item(), **loss_info)
+
+        # Delayed policy and target updates: once every policy_delay Q steps.
+        if q_update_count % policy_delay == 0:
+            # Freeze the Q functions so the policy step computes no gradients for them.
+            for p in q_params:
+                p.requires_grad = False
+            pi_optimizer.zero_grad()
+            loss_pi = compute_loss_pi(data)
+            loss_pi.backward()
+            pi_optimizer.step()
+            for p in q_params:
+                p.requires_grad = True
+            logger.store(LossPi=loss_pi.item())
+
+            # Polyak averaging of the target networks, in place.
+            with torch.no_grad():
+                for p, p_targ in zip(ac.parameters(), ac_targ.parameters()):
+                    p_targ.mul_(polyak).add_(p, alpha=1 - polyak)
+
+    def get_action(o, noise_scale):
+        """mu(s) plus Gaussian noise (noise_scale times the half-width), clipped to the box."""
+        a = ac.act(o)
+        if noise_scale > 0:
+            a = a + noise_scale * act_scale * np.random.randn(*act_dim)
+        return np.clip(a, act_low, act_high)
+
+    def test_agent():
+        """Play num_test_episodes episodes with the deterministic policy, on a separate env."""
+        for _ in range(num_test_episodes):
+            o, _ = test_env.reset()
+            ep_ret, ep_len, done = 0, 0, False
+            while not done:
+                o, r, terminated, truncated, _ = test_env.step(get_action(o, 0))
+                ep_ret += r
+                ep_len += 1
+                done = terminated or truncated or ep_len == max_ep_len
+            logger.store(TestEpRet=ep_ret, TestEpLen=ep_len)
+
+    start_epoch, start_time = 0, time.time()
+    o, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)  # the random actions of the first start_steps steps
+    test_env.reset(seed=seed + 1)
+    test_env.action_space.seed(seed + 1)
+    ep_ret, ep_len, q_updates = 0, 0, 0
+    if resume_from is not None:
+        extra = restore_checkpoint(resume_from, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
+                                   q_optimizer=q_optimizer, replay_buffer=replay_buffer)
+        set_env_state(env, extra['env_state'])
+        set_env_state(test_env, extra['test_env_state'])
+        o, ep_ret, ep_len, q_updates = extra['o'], extra['ep_ret'], extra['ep_len'], extra['q_updates']
+        start_epoch = resume_from['epoch'] + 1
+        if extra['t'] != start_epoch * steps_per_epoch - 1:
+            raise UserError(f"the checkpoint stopped at step {extra['t'] + 1}, not at the end of epoch "
+                            f"{start_epoch - 1} of {steps_per_epoch} steps: resume with the run's own steps_per_epoch")
+    logger.setup_progress(epochs, start_epoch)
+
+    # Episodes run on across epoch boundaries: an epoch is only a unit of logging and testing.
+    for epoch in range(start_epoch, epochs):
+        for t in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch):
+            # Uniformly random actions at first, for a broad spread of early experience.
+            if t >= start_steps:
+                a = get_action(o, act_noise)
+            else:
+                a = env.action_space.sample()
+
+            o2, r, terminated, truncated, _ = env.step(a)
+            ep_ret += r
+            ep_len += 1
+
+            # d = terminated only: after a time limit (or a max_ep_len cut) the task goes on,
+            # so the backup must still bootstrap from Q(s', .). o2 is the real next observation.
+            replay_buffer.store(o, a, r, o2, terminated)
+            o = o2
+
+            if terminated or truncated or ep_len == max_ep_len:
+                logger.store(EpRet=ep_ret, EpLen=ep_len)
+                o, _ = env.reset()
+                ep_ret, ep_len = 0, 0
+
+            if t >= update_after and t % update_every == 0:
+                for _ in range(update_every):
+                    update(replay_buffer.sample_batch(batch_size), q_updates)
+                    q_updates += 1
+
+        test_agent()
+
+        logger.log_tabular('Epoch', epoch)
+        logger.log_tabular('EpRet', with_min_and_max=True)
+        logger.log_tabular('TestEpRet', with_min_and_max=True)
+        logger.log_tabular('EpLen', average_only=True)
+        logger.log_tabular('TestEpLen', average_only=True)
+        logger.log_tabular('TotalEnvInteracts', t + 1)
+        logger.log_tabular('Q1Vals', with_min_and_max=True)
+        logger.log_tabular('Q2Vals', with_min_and_max=True)
+        logger.log_tabular('LossPi', average_only=True)
+        logger.log_tabular('LossQ', average_only=True)
+        logger.log_tabular('Time', time.time() - start_time)
+        logger.dump_tabular()
+
+        # Save after testing: the agent for replay, and everything resume needs (the episode
+        # in progress included, since it goes on into the next epoch).
+        if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
+            logger.save_state(epoch)
+            logger.save_checkpoint('td3', epoch, dict(
+                ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
+                replay_buffer=replay_buffer, env_state=get_env_state(env),
+                test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len,
+                t=t, q_updates=q_updates))
+
+    env.close()
+    test_env.close()
+    return ac
+
+
+if __name__ == '__main__':
+    import argparse
+
+    from spinup_lib.envs import make_env_fn
+    from spinup_lib.run_utils import setup_logger_kwargs
+
+    parser = argparse.ArgumentParser(description='TD3 on one environment (see also python -m spinup_lib.run)')
+    parser.add_argument('--env', type=str, default='HalfCheetah-v5')
+    parser.add_argument('--hid', type=int, default=256)
+    parser.add_argument('--l', type=int, default=2)
+    parser.add_argument('--gamma', type=float, default=0.99)
+    parser.add_argument('--seed', '-s', type=int, default=0)
+    parser.add_argument('--epochs', type=int, default=100)
+    parser.add_argument('--exp_name', type=str, default='td3')
+    args = parser.parse_args()
+
+    td3(make_env_fn(args.env), ac_kwargs=dict(hidden_sizes=[args.hid] * args.l), gamma=args.gamma,
+        seed=args.seed, epochs=args.epochs, logger_kwargs=setup_logger_kwargs(args.exp_name, args.seed))

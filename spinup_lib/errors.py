@@ -1,0 +1,11 @@
+"""The one exception type for mistakes a user can make.
+
+Anything the user can fix (a typo in an algorithm name, an unknown environment id,
+a run directory that already holds results, a missing checkpoint...) raises
+:class:`UserError` with a one-line message that says what was wrong and what to do.
+The command line prints that line and exits with status 2, no traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for, explained in one line."""

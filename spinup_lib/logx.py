@@ -1,0 +1,727 @@
+"""What a run leaves behind: the epoch table, its config, saved agents, resume checkpoints.
+
+:class:`Logger` writes ``progress.txt`` (one tab-separated row per epoch) and
+``config.json``; :class:`EpochLogger` adds per-epoch statistics of values stored many
+times an epoch (``store(EpRet=...)``, then ``log_tabular('EpRet', with_min_and_max=True)``).
+The same logger saves the agent for replay (``pyt_save/model.pt``) and checkpoints that
+let a killed run continue exactly where it was (``checkpoint.pt``).
+
+With several MPI processes, every process builds the logger and calls the same methods:
+statistics span all processes, only process 0 writes the table, config and agent, and
+each process writes its own checkpoint (it has its own env and random generators).
+"""
+import contextlib
+import json
+import os
+import os.path as osp
+import random
+import sys
+import time
+import weakref
+
+import cloudpickle
+import numpy as np
+import torch
+
+from spinup_lib.envs import env_spec_json
+from spinup_lib.errors import UserError
+from spinup_lib.mpi import broadcast, mpi_statistics_scalar, num_procs, proc_id
+
+#: Version of the layout of saved agents and checkpoints.
+FORMAT_VERSION = 1
+CONFIG_FNAME = "config.json"
+SAVE_SUBDIR = "pyt_save"
+
+# Keys a checkpoint always has; the state an algorithm saves must not use them.
+CHECKPOINT_KEYS = ("format", "algo", "epoch", "call", "rng", "num_procs")
+
+_COLOR_CODES = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36,
+                    white=37, crimson=38)
+
+
+def colorize(text, color, bold=False, highlight=False):
+    """Wrap ``text`` in ANSI escape codes for a terminal (colour name from _COLOR_CODES)."""
+    code = _COLOR_CODES[color] + (10 if highlight else 0)
+    attributes = [str(code)] + (["1"] if bold else [])
+    return f"\x1b[{';'.join(attributes)}m{text}\x1b[0m"
+
+
+def default_data_dir():
+    """Where runs go unless told otherwise: ``$SPINUP_DATA_DIR``, else ``./data``."""
+    return os.environ.get("SPINUP_DATA_DIR") or osp.join(os.getcwd(), "data")
+
+
+# ----------------------------------------------------------------------------------------
+# Making things JSON-safe
+# ----------------------------------------------------------------------------------------
+
+def is_json_serializable(value):
+    """True if ``json.dumps`` accepts ``value`` as it is."""
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return False
+
+
+def convert_json(obj):
+    """A JSON-safe description of ``obj``, for config.json.
+
+    Dicts and lists (and tuples, as lists) are converted item by item; numpy scalars and
+    arrays become numbers and lists; functions and classes are written by their
+    ``__name__``; other objects with attributes as ``{str(obj): their converted
+    __dict__}``; anything else as ``str(obj)``. Never fails, even on cyclic references.
+    """
+    return _convert_json(obj, set())
+
+
+def _convert_json(obj, in_progress):
+    if isinstance(obj, np.generic):  # numpy scalars: plain numbers (np.float32 is not JSON)
+        obj = obj.item()
+    if obj is None or isinstance(obj, (str, bool, int, float)):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return _convert_json(obj.tolist(), in_progress)
+    if id(obj) in in_progress:  # a cycle: describe it instead of recursing forever
+        return str(obj)
+    in_progress = in_progress | {id(obj)}
+    if isinstance(obj, dict):
+        return {_json_key(key, in_progress): _convert_json(value, in_progress)
+                for key, value in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_convert_json(item, in_progress) for item in obj]
+    if (callable(obj) or isinstance(obj, type)) and hasattr(obj, "__name__"):
+        return obj.__name__
+    attributes = getattr(obj, "__dict__", None)
+    if isinstance(attributes, dict) and attributes:
+        return {str(obj): _convert_json(attributes, in_progress)}
+    return str(obj)
+
+
+def _json_key(key, in_progress):
+    # JSON keys are strings; sort_keys=True would also fail on keys of mixed types.
+    converted = _convert_json(key, in_progress)
+    return converted if isinstance(converted, str) else str(converted)
+
+
+def dotted_path(obj):
+    """The import path of a class or function, e.g. ``'torch.nn.modules.activation.Tanh'``."""
+    module = getattr(obj, "__module__", None)
+    name = getattr(obj, "__qualname__", None) or obj.__name__
+    # Built-ins such as torch.tanh report a qualname inside a private class; the plain
+    # module-level name imports back, so prefer it when it is the same object.
+    short = getattr(obj, "__name__", None)
+    if module in sys.modules and short and getattr(sys.modules[module], short, None) is obj:
+        name = short
+    return f"{module}.{name}" if module else name
+
+
+def importable_json(obj):
+    """Like :func:`convert_json`, but classes and functions become dotted import paths.
+
+    Used for the ``ac_kwargs`` of saved agents, so that a loader can import
+    e.g. ``activation='torch.nn.modules.activation.Tanh'`` back.
+    """
+    if isinstance(obj, dict):
+        return {str(key): importable_json(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [importable_json(item) for item in obj]
+    if isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__")):
+        return dotted_path(obj)
+    return convert_json(obj)
+
+
+# ----------------------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------------------
+
+def atomic_torch_save(obj, path):
+    """``torch.save(obj, path)`` such that ``path`` is never left half-written.
+
+    The data goes to a temporary file in the same directory, is flushed to disk, then
+    renamed over ``path`` in one step (``os.replace``). A run killed during the save
+    keeps its previous file; a failed save removes the temporary file and re-raises.
+    """
+    path = os.fspath(path)
+    folder = osp.dirname(osp.abspath(path))
+    temporary = osp.join(folder, f".{osp.basename(path)}.{os.getpid()}.tmp")
+    # os.open with mode 0o666 lets the umask decide permissions, like a plain open() would.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
+    _fsync_directory(folder)
+
+
+def _fsync_directory(folder):
+    """Make a rename durable (POSIX); harmless where directories cannot be opened."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def checkpoint_path(run_dir, rank=0):
+    """``run_dir/checkpoint.pt`` for process 0, ``run_dir/checkpoint.rank<k>.pt`` for process k."""
+    return osp.join(run_dir, "checkpoint.pt" if rank == 0 else f"checkpoint.rank{rank}.pt")
+
+
+# ----------------------------------------------------------------------------------------
+# Random generators and checkpoints
+# ----------------------------------------------------------------------------------------
+
+def get_rng_state():
+    """The states of Python's, numpy's global and torch's random generators, as a dict."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(),
+             "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["torch_cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    """Put the random generators back in a state from :func:`get_rng_state`."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "torch_cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["torch_cuda"])
+
+
+def load_checkpoint(run_dir, rank=None):
+    """Read the checkpoint that process ``rank`` of the run in ``run_dir`` saved.
+
+    Args:
+        run_dir (str): the run directory (the one holding progress.txt).
+        rank (int): which process's checkpoint; defaults to this process's rank.
+
+    Returns:
+        dict: what :meth:`Logger.save_checkpoint` wrote: the algorithm's state plus
+        ``'format'``, ``'algo'``, ``'epoch'``, ``'call'`` (the algorithm's keyword
+        arguments, pickled with cloudpickle), ``'rng'`` and ``'num_procs'``.
+
+    Raises:
+        UserError: no such directory or checkpoint, or a file that cannot be read.
+    """
+    rank = proc_id() if rank is None else rank
+    path = checkpoint_path(run_dir, rank)
+    if not osp.isfile(path):
+        if not osp.isdir(run_dir):
+            raise UserError(f"no run directory {run_dir}: check the path")
+        if rank > 0 and osp.isfile(checkpoint_path(run_dir, 0)):
+            raise UserError(f"{run_dir} has no checkpoint for process {rank}: "
+                            "resume with the number of processes the run used (num_cpu)")
+        raise UserError(f"no checkpoint in {run_dir}: the run saved none yet (see save_freq) "
+                        "or is not a spinup_lib run")
+    try:
+        # Our own files, holding optimizers and buffers: weights_only=True cannot read them.
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"checkpoint {path} is corrupt or unreadable ({reason}); "
+                        "restore it from a copy or start a new run") from err
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT_VERSION:
+        raise UserError(f"{path} is not a spinup_lib checkpoint of format {FORMAT_VERSION}; "
+                        "it was written by another program or version")
+    return checkpoint
+
+
+def restore_checkpoint(checkpoint, **objects):
+    """Load a checkpoint back into live objects and restore the random generators.
+
+    Example: ``extra = restore_checkpoint(ckpt, ac=ac, pi_optimizer=pi_optimizer)``
+    calls ``ac.load_state_dict(ckpt['ac'])`` and so on, then sets the random generators
+    to their saved state (last, so that building the networks before does not matter).
+
+    Args:
+        checkpoint (dict): from :func:`load_checkpoint`.
+        **objects: name -> object with ``load_state_dict``, named as in save_checkpoint.
+
+    Returns:
+        dict: the saved entries not restored here (e.g. a buffer, the env state).
+    """
+    for name, obj in objects.items():
+        if name not in checkpoint:
+            raise UserError(f"the checkpoint has no '{name}': it was saved by another "
+                            f"algorithm ({checkpoint.get('algo')}) or version")
+        obj.load_state_dict(checkpoint[name])
+    if "rng" in checkpoint:
+        set_rng_state(checkpoint["rng"])
+    return {key: value for key, value in checkpoint.items()
+            if key not in objects and key not in CHECKPOINT_KEYS}
+
+
+# ----------------------------------------------------------------------------------------
+# Loggers
+# ----------------------------------------------------------------------------------------
+
+def _plain_value(value):
+    """A tensor or numpy scalar as a Python number, so progress.txt holds '1.5', not 'tensor(1.5)'."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Logger:
+    """Writes a run's epoch table (progress.txt), config.json, saved agents and checkpoints.
+
+    Only process 0 creates directories and writes the table, config and agent. A
+    directory that already holds a run is never written into, unless ``resume=True``.
+    """
+
+    def __init__(self, output_dir=None, output_fname="progress.txt", exp_name=None, resume=False,
+                 epoch_callback=None):
+        """
+        Args:
+            output_dir (str): the run directory. Default:
+                ``<data dir>/tmp/experiments/<unix time>``, where the data dir is
+                ``$SPINUP_DATA_DIR`` or ``./data``.
+            output_fname (str): name of the epoch table inside output_dir.
+            exp_name (str): experiment name, added to config.json.
+            resume (bool): continue the run in output_dir: append to its table (whose
+                columns must match), keep its config.json. Only for resuming a run.
+            epoch_callback (callable): called as ``epoch_callback(row)`` on process 0 after
+                each epoch's row is written, with the row as a dict (e.g. to redraw a live
+                learning curve in a notebook: ``spinup_lib.notebook.LiveCurve``).
+
+        Raises:
+            UserError: output_dir already holds a run (and resume is False), or there is
+                nothing to resume.
+        """
+        self.exp_name = exp_name
+        self.resume = resume
+        self.epoch_callback = epoch_callback
+        self.output_fname = output_fname
+        self.output_dir = self._choose_output_dir(output_dir, output_fname, resume)
+        self.output_file = None
+        self._existing_header = None  # the header of progress.txt when resuming
+        self._first_row = True
+        self.log_headers = []
+        self.log_current_row = {}
+        self.config_call = None
+        self._pickled_call = None
+        self._call_pickle_error = None
+        self._saver = None
+        self._latest_epoch = None
+        self._progress_bar = None
+
+        if proc_id() == 0:
+            progress_path = osp.join(self.output_dir, output_fname)
+            if resume:
+                self._open_for_resume(progress_path)
+            else:
+                self._open_new(progress_path)
+            # Closes the file when the logger is garbage collected or Python exits.
+            self._finalizer = weakref.finalize(self, self.output_file.close)
+
+    # -- directory and table file --------------------------------------------------------
+
+    @staticmethod
+    def _choose_output_dir(output_dir, output_fname, resume):
+        if output_dir is not None:
+            return os.fspath(output_dir)
+        if resume:
+            raise UserError("resume needs the directory of the run to continue (output_dir)")
+        if proc_id() == 0:
+            base = osp.join(default_data_dir(), "tmp", "experiments", str(int(time.time())))
+            chosen, suffix = base, 0
+            while osp.exists(osp.join(chosen, output_fname)):  # a run started in the same second
+                suffix += 1
+                chosen = f"{base}_{suffix}"
+        else:
+            chosen = None
+        # The processes may not agree on the clock's second: take process 0's choice.
+        return broadcast(chosen) if num_procs() > 1 else chosen
+
+    def _refuse_existing_run(self):
+        raise UserError(
+            f"{self.output_dir} already holds a run ({self.output_fname}); choose another "
+            f"exp_name, seed or data_dir, or continue it with "
+            f"`python -m spinup_lib.run resume {self.output_dir}`"
+        )
+
+    def _open_new(self, progress_path):
+        # Checked before anything is created, so a refused run changes nothing.
+        if osp.exists(progress_path):
+            self._refuse_existing_run()
+        if osp.exists(self.output_dir) and not osp.isdir(self.output_dir):
+            raise UserError(f"{self.output_dir} is a file, not a directory: choose another output_dir")
+        os.makedirs(self.output_dir, exist_ok=True)
+        try:
+            # 'x' fails if another run created the file since the check above.
+            self.output_file = open(progress_path, "x")
+        except FileExistsError:
+            self._refuse_existing_run()
+        self.log(f"Logging data to {progress_path}", "green")
+
+    def _open_for_resume(self, progress_path):
+        if not osp.isdir(self.output_dir):
+            raise UserError(f"cannot resume {self.output_dir}: no such directory")
+        if osp.exists(progress_path):
+            with open(progress_path) as file:
+                first_line = file.readline()
+            if first_line.endswith("\n"):
+                self._existing_header = first_line.rstrip("\n").split("\t")
+        # Nothing is changed before the first row shows that the columns match.
+        self.output_file = open(progress_path, "a")
+        self.log(f"Resuming: appending to {progress_path}", "green")
+
+    def _prepare_resumed_table(self):
+        """Before the first row of a resumed run: check the columns, drop rows to be redone.
+
+        A run killed after logging an epoch but before its next checkpoint resumes from
+        that checkpoint and logs those epochs again: their old rows would be duplicates.
+        A row half-written when the run was killed goes too.
+        """
+        if self._existing_header is not None and self._existing_header != self.log_headers:
+            missing = [key for key in self._existing_header if key not in self.log_headers]
+            extra = [key for key in self.log_headers if key not in self._existing_header]
+            detail = f"missing {missing}, new {extra}" if missing or extra else "in another order"
+            raise UserError(
+                f"cannot resume {self.output_dir}: this run logs other columns than its "
+                f"{self.output_fname} ({detail}); resume with the same algorithm and library version"
+            )
+        progress_path = self.output_file.name
+        with open(progress_path) as file:
+            content = file.read()
+        complete_lines = content[: content.rfind("\n") + 1].splitlines()
+        if self._existing_header is None:  # no header yet: the table starts afresh
+            header, rows, kept = [], [], []
+        else:
+            header, rows = complete_lines[:1], complete_lines[1:]
+            kept = [row for row in rows if not self._is_redone(row)]
+        new_content = "".join(line + "\n" for line in header + kept)
+        if new_content == content:
+            return
+        self.output_file.close()
+        with open(progress_path, "w") as file:
+            file.write(new_content)
+        self.output_file = open(progress_path, "a")
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, self.output_file.close)
+        dropped = len(rows) - len(kept)
+        self.log(f"Resuming {progress_path}: dropped {dropped} rows of epochs that run again"
+                 + (" and a half-written row" if not content.endswith("\n") else ""), "yellow")
+
+    def _is_redone(self, row):
+        """True for an old row whose Epoch is at or after the first epoch this run logs."""
+        if "Epoch" not in self.log_headers or "Epoch" not in self.log_current_row:
+            return False
+        fields = row.split("\t")
+        try:
+            return float(fields[self.log_headers.index("Epoch")]) >= float(self.log_current_row["Epoch"])
+        except (IndexError, ValueError, TypeError):
+            return False  # not a number: keep the row
+
+    def close(self):
+        """Close progress.txt and the progress bar (also done when the logger is collected)."""
+        if self._progress_bar is not None:
+            self._progress_bar.close()
+            self._progress_bar = None
+        if self.output_file is not None:
+            self.output_file.close()
+
+    # -- printing --------------------------------------------------------------------
+
+    def _print(self, text):
+        """Print on process 0, above the progress bar if there is one."""
+        if self._progress_bar is not None and not self._progress_bar.disable:
+            self._progress_bar.write(text)
+        else:
+            print(text, flush=True)
+
+    def log(self, msg, color="green"):
+        """Print a message (process 0 only), coloured when stdout is a terminal.
+
+        Args:
+            msg (str): the message.
+            color (str): gray, red, green, yellow, blue, magenta, cyan, white or crimson.
+        """
+        if proc_id() != 0:
+            return
+        isatty = getattr(sys.stdout, "isatty", None)
+        self._print(colorize(msg, color, bold=True) if isatty and isatty() else msg)
+
+    def setup_progress(self, total_epochs, start_epoch=0):
+        """Show a progress bar of epochs, advanced by each :meth:`dump_tabular` (process 0).
+
+        Outside a terminal or notebook (e.g. CI logs) there is no bar, only the tables.
+
+        Args:
+            total_epochs (int): epochs of the whole run.
+            start_epoch (int): epochs already done (when resuming).
+        """
+        if proc_id() != 0:
+            return
+        from tqdm.auto import tqdm
+
+        if self._progress_bar is not None:
+            self._progress_bar.close()
+        # disable=None: no bar when the output is not a terminal (tqdm's own test).
+        self._progress_bar = tqdm(total=total_epochs, initial=start_epoch, unit="epoch",
+                                  desc=self.exp_name or "epochs", disable=None, dynamic_ncols=True)
+
+    # -- the epoch table ---------------------------------------------------------------
+
+    def log_tabular(self, key, val):
+        """Set this epoch's value of column ``key``.
+
+        The columns are the keys logged in the first epoch; a later epoch may leave one
+        out (written empty) but cannot add one, since progress.txt has a single header.
+
+        Args:
+            key (str): column name.
+            val: its value (a number, or anything printable).
+        """
+        if self._first_row:
+            if key not in self.log_headers:
+                self.log_headers.append(key)
+        elif key not in self.log_headers:
+            raise ValueError(f"column '{key}' was not logged in the first epoch; log every "
+                             "column from the first epoch on (progress.txt has one header)")
+        if key in self.log_current_row:
+            raise ValueError(f"'{key}' was already logged this epoch; call dump_tabular() "
+                             "to end an epoch before logging the next one")
+        self.log_current_row[key] = _plain_value(val)
+        if key == "Epoch":
+            with contextlib.suppress(TypeError, ValueError):
+                self._latest_epoch = int(self.log_current_row[key])
+
+    def _format_table(self):
+        key_width = max([15] + [len(key) for key in self.log_headers])
+        line = "-" * (key_width + 22)
+        rows = [line]
+        for key in self.log_headers:
+            val = self.log_current_row.get(key, "")
+            shown = "%8.3g" % val if isinstance(val, (int, float)) and not isinstance(val, bool) else val
+            rows.append(f"| {key:>{key_width}} | {shown!s:>15} |")
+        rows.append(line)
+        return "\n".join(rows)
+
+    def dump_tabular(self):
+        """End the epoch: print its table, append its row to progress.txt, start a new row.
+
+        Every process must call it (the row is cleared everywhere); process 0 writes.
+        """
+        if proc_id() == 0:
+            if self._first_row and self.resume:
+                self._prepare_resumed_table()
+            self._print(self._format_table())
+            if self._first_row and self._existing_header is None:
+                self.output_file.write("\t".join(self.log_headers) + "\n")
+            values = [self.log_current_row.get(key, "") for key in self.log_headers]
+            self.output_file.write("\t".join(map(str, values)) + "\n")
+            self.output_file.flush()
+            if self.epoch_callback is not None:
+                self.epoch_callback(dict(self.log_current_row))
+            if self._progress_bar is not None:
+                self._progress_bar.update(1)
+                if self._progress_bar.total is not None and self._progress_bar.n >= self._progress_bar.total:
+                    self._progress_bar.close()
+                    self._progress_bar = None
+        self.log_current_row.clear()
+        self._first_row = False
+
+    # -- config ------------------------------------------------------------------------
+
+    def save_config(self, config):
+        """Record the algorithm's call: config.json (JSON-safe) and, for checkpoints, the objects.
+
+        Algorithms call ``logger.save_config(locals())`` first thing, so ``config`` is
+        the keyword arguments they were called with. The logger itself, if among them, is
+        left out (it is not part of the call and holds open files). When resuming,
+        config.json is kept as it is.
+
+        Args:
+            config (dict): the call's arguments.
+        """
+        # resume_from (a whole checkpoint) is how this call continues a run, not part of the run.
+        self.config_call = {key: value for key, value in dict(config).items()
+                            if value is not self and key != "resume_from"}
+        if isinstance(self.config_call.get("logger_kwargs"), dict):  # a notebook's live plot is no setting
+            self.config_call["logger_kwargs"] = {k: v for k, v in self.config_call["logger_kwargs"].items()
+                                                 if k != "epoch_callback"}
+        # Pickled now, so a checkpoint stores the call as it was made, even if the
+        # algorithm changes a mutable argument later. Failure only matters for checkpoints.
+        try:
+            self._pickled_call = cloudpickle.dumps(self.config_call)
+            self._call_pickle_error = None
+        except Exception as err:
+            self._pickled_call = None
+            self._call_pickle_error = f"{type(err).__name__}: {err}".replace("\n", " ")
+        config_json = convert_json(self.config_call)
+        if self.exp_name is not None:
+            config_json["exp_name"] = self.exp_name
+        if proc_id() != 0:
+            return
+        output = json.dumps(config_json, indent=4, sort_keys=True)
+        self.log("Saving config:" if not self.resume else "Resuming with config:", "cyan")
+        self._print(output)
+        if not self.resume:
+            with open(osp.join(self.output_dir, CONFIG_FNAME), "w") as file:
+                file.write(output + "\n")
+
+    # -- saved agents ---------------------------------------------------------------------
+
+    def setup_pytorch_saver(self, ac, ac_kwargs, env):
+        """Say what :meth:`save_state` saves: the actor-critic, how to rebuild it, the env.
+
+        Args:
+            ac (torch.nn.Module): the actor-critic, built as
+                ``type(ac)(env.observation_space, env.action_space, **ac_kwargs)``.
+            ac_kwargs (dict): the keyword arguments it was built with.
+            env: the gymnasium env it acts in (its spec lets replay rebuild it).
+        """
+        self._saver = dict(ac=ac, ac_class=dotted_path(type(ac)),
+                           ac_kwargs=importable_json(dict(ac_kwargs or {})),
+                           env_spec=env_spec_json(env) if env is not None else None)
+
+    def save_state(self, itr=None):
+        """Save the agent to ``pyt_save/model.pt`` (and ``pyt_save/model<itr>.pt``), process 0 only.
+
+        The file holds plain data only (readable with ``torch.load(weights_only=True)``):
+        ``format``, ``ac_class`` and ``ac_kwargs`` (to rebuild the actor-critic),
+        ``state_dict``, ``env_spec`` (gymnasium EnvSpec JSON or None) and ``epoch``.
+
+        Args:
+            itr (int): epoch number; also keeps a snapshot ``model<itr>.pt``. Without it,
+                the epoch recorded is the latest the logger saw (logged as ``Epoch``,
+                or given to save_state/save_checkpoint), -1 if none.
+        """
+        if self._saver is None:
+            raise RuntimeError("call logger.setup_pytorch_saver(ac, ac_kwargs, env) before save_state()")
+        if itr is not None:
+            self._latest_epoch = int(itr)
+        if proc_id() != 0:
+            return
+        agent = {
+            "format": FORMAT_VERSION,
+            "ac_class": self._saver["ac_class"],
+            "ac_kwargs": self._saver["ac_kwargs"],
+            "state_dict": self._saver["ac"].state_dict(),
+            "env_spec": self._saver["env_spec"],
+            "epoch": self._latest_epoch if self._latest_epoch is not None else -1,
+        }
+        folder = osp.join(self.output_dir, SAVE_SUBDIR)
+        os.makedirs(folder, exist_ok=True)
+        atomic_torch_save(agent, osp.join(folder, "model.pt"))
+        if itr is not None:
+            atomic_torch_save(agent, osp.join(folder, f"model{itr}.pt"))
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def save_checkpoint(self, algo, epoch, state):
+        """Save everything needed to continue the run after ``epoch`` (every process, its own file).
+
+        Args:
+            algo (str): the algorithm's name, e.g. ``'ppo'``.
+            epoch (int): the last finished epoch.
+            state (dict): name -> what to save. Objects with ``state_dict()`` (networks,
+                optimizers) are saved as their state dict (restore them with
+                :func:`restore_checkpoint`); anything else must be picklable and is
+                saved as it is. Names in CHECKPOINT_KEYS are taken.
+
+        The logger adds the algorithm's call (from :meth:`save_config`), the random
+        generators' states, the epoch and the number of processes. Written atomically to
+        ``checkpoint.pt`` (process 0) or ``checkpoint.rank<k>.pt`` (process k).
+        """
+        taken = sorted(set(state) & set(CHECKPOINT_KEYS))
+        if taken:
+            raise ValueError(f"checkpoint state cannot use the reserved names {taken}")
+        if self._call_pickle_error is not None:
+            raise UserError(f"cannot save a checkpoint: the algorithm's arguments cannot be pickled "
+                            f"({self._call_pickle_error}); pass picklable ones, e.g. "
+                            "env_fn=spinup_lib.envs.make_env_fn(env_id), or set save_freq beyond epochs")
+        contents = {name: _saved_form(value) for name, value in state.items()}
+        contents.update(format=FORMAT_VERSION, algo=algo, epoch=int(epoch), call=self._pickled_call,
+                        rng=get_rng_state(), num_procs=num_procs())
+        self._latest_epoch = int(epoch)
+        # Process 0 made the directory when the run started; the others may get here first.
+        os.makedirs(self.output_dir, exist_ok=True)
+        atomic_torch_save(contents, checkpoint_path(self.output_dir, proc_id()))
+
+
+def _saved_form(value):
+    """A module or optimizer as its state dict; anything else unchanged."""
+    if not isinstance(value, type) and callable(getattr(value, "state_dict", None)):
+        return value.state_dict()
+    return value
+
+
+def _as_flat_floats(value):
+    """A stored value (number, array, tensor) as a flat float64 numpy array."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64).ravel()
+
+
+class EpochLogger(Logger):
+    """A Logger that also computes per-epoch statistics of values stored during the epoch.
+
+    ``store(EpRet=ret)`` any number of times, then at the end of the epoch
+    ``log_tabular('EpRet', with_min_and_max=True)`` writes the columns AverageEpRet,
+    StdEpRet, MaxEpRet and MinEpRet, computed over the values of all processes.
+
+    A key with no values in an epoch (e.g. no episode finished) is logged as NaN rather
+    than failing: it happens legitimately with short epochs or many processes, and every
+    process must still take part in computing the statistics.
+    """
+
+    def __init__(self, *args, **kwargs):
+        """Same arguments as :class:`Logger`."""
+        super().__init__(*args, **kwargs)
+        self.epoch_dict = {}
+
+    def store(self, **kwargs):
+        """Add values to this epoch's lists, one per key.
+
+        Each value may be a number, a numpy array or a torch tensor (arrays add all
+        their elements).
+        """
+        for key, value in kwargs.items():
+            self.epoch_dict.setdefault(key, []).append(_as_flat_floats(value))
+
+    def _stored_values(self, key):
+        stored = self.epoch_dict.get(key, [])
+        return np.concatenate(stored) if stored else np.zeros(0)
+
+    def log_tabular(self, key, val=None, with_min_and_max=False, average_only=False):
+        """Log a column, or statistics of the values stored under ``key`` this epoch.
+
+        Args:
+            key (str): column name, or the key given to :meth:`store`.
+            val: a value to log as it is; if None, log statistics of the stored values
+                (then clear them): ``Average<key>`` and ``Std<key>``.
+            with_min_and_max (bool): also ``Max<key>`` and ``Min<key>``.
+            average_only (bool): only the average, in a column named ``<key>``.
+        """
+        if val is not None:
+            super().log_tabular(key, val)
+        else:
+            stats = mpi_statistics_scalar(self._stored_values(key), with_min_and_max=with_min_and_max)
+            super().log_tabular(key if average_only else "Average" + key, stats[0])
+            if not average_only:
+                super().log_tabular("Std" + key, stats[1])
+            if with_min_and_max:
+                super().log_tabular("Max" + key, stats[3])
+                super().log_tabular("Min" + key, stats[2])
+        self.epoch_dict[key] = []
+
+    def get_stats(self, key):
+        """Mean and standard deviation of the values stored under ``key`` (all processes)."""
+        return mpi_statistics_scalar(self._stored_values(key))

@@ -1,0 +1,257 @@
+"""What the course notebooks reuse: the training budget, inline videos, a live learning curve.
+
+Every chapter reads its training size from :func:`budget`, the one place that decides it:
+CI (which sets the ``CI`` environment variable) runs each chapter small, a student runs the
+same notebook unedited at full size. ``SPINUP_BUDGET=small`` or ``full`` overrides both.
+
+Videos are recorded with :mod:`spinup_lib.test_policy` and embedded in the notebook, so they
+survive when it is exported or shared. Like the rest of the library, these helpers never
+replace a file silently: an existing video is kept unless ``force=True``.
+"""
+import os
+import os.path as osp
+import tempfile
+
+from spinup_lib.errors import UserError
+
+#: The environment variable that chooses the budget explicitly.
+BUDGET_VARIABLE = "SPINUP_BUDGET"
+BUDGET_MODES = ("small", "full")
+
+
+# ----------------------------------------------------------------------------------------------
+# The training budget
+# ----------------------------------------------------------------------------------------------
+def budget_mode():
+    """The training budget in force: ``'small'`` or ``'full'``.
+
+    ``SPINUP_BUDGET`` (``small`` or ``full``, any case) decides when set; otherwise a ``CI``
+    variable with a true value (anything but empty, ``0`` or ``false``) means ``'small'``,
+    and its absence ``'full'``.
+
+    Raises:
+        UserError: ``SPINUP_BUDGET`` holds something else.
+    """
+    mode = os.environ.get(BUDGET_VARIABLE, "").strip().lower()
+    if mode in BUDGET_MODES:
+        return mode
+    if mode:
+        raise UserError(f"{BUDGET_VARIABLE}={mode!r} is not understood: set it to 'small' or 'full', "
+                        "or unset it")
+    in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return "small" if in_ci else "full"
+
+
+def budget(full, small):
+    """Pick a training size: ``small`` under CI (or ``SPINUP_BUDGET=small``), else ``full``.
+
+    Example: ``EPOCHS = budget(full=50, small=3)``.
+
+    Args:
+        full: the value a student's run uses (any object: a number, a tuple, a dict...).
+        small: the value used when the notebook is checked quickly, in CI.
+    """
+    return small if budget_mode() == "small" else full
+
+
+# ----------------------------------------------------------------------------------------------
+# Where rich output can go
+# ----------------------------------------------------------------------------------------------
+def in_notebook():
+    """True when running in a Jupyter kernel, where figures and videos can be displayed."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+# ----------------------------------------------------------------------------------------------
+# Videos
+# ----------------------------------------------------------------------------------------------
+def show_video(path, width=480):
+    """Display an mp4 inline in a notebook, embedded so that it survives export.
+
+    Args:
+        path: the .mp4 file.
+        width: width of the player, in pixels.
+
+    Returns:
+        IPython.display.Video: the last expression of a cell shows it.
+    """
+    from IPython.display import Video
+
+    if not osp.isfile(path):
+        raise UserError(f"no video file {path}: record one first (e.g. video_of_run(run_dir))")
+    return Video(os.fspath(path), embed=True, width=width, html_attributes="controls loop autoplay muted")
+
+
+def _first_free_path(path):
+    """``path`` if nothing is there, else ``<stem>_1<ext>``, ``<stem>_2<ext>``... whichever is free."""
+    stem, ext = osp.splitext(path)
+    candidate, number = path, 0
+    while osp.exists(candidate):
+        number += 1
+        candidate = f"{stem}_{number}{ext}"
+    return candidate
+
+
+def video_of_agent(env_fn, get_action, path=None, num_episodes=1, max_ep_len=None, seed=0, force=False,
+                   width=480):
+    """Record ``get_action`` playing in a fresh env and show the video inline.
+
+    Args:
+        env_fn: builds the env; called as ``env_fn(render_mode='rgb_array')``
+            (``spinup_lib.envs.make_env_fn(env_id)`` and ``functools.partial(gym.make, id)`` do).
+        get_action: ``obs -> action``, e.g. from ``load_policy_and_env`` or your own policy.
+        path: the .mp4 file to write; default a new file in a fresh temporary folder.
+        num_episodes: episodes to record, one after the other.
+        max_ep_len: cut episodes after this many steps (None: the env's own time limit).
+        seed: seeds the first reset and torch's sampling, so the same agent gives the same
+            video; None leaves them random.
+        force: replace ``path`` if it exists (refused otherwise).
+        width: width of the player, in pixels.
+
+    Returns:
+        IPython.display.Video of the recording (its file is ``.filename``).
+
+    Raises:
+        UserError: ``path`` exists and ``force`` is False, or does not end in .mp4.
+    """
+    from spinup_lib.test_policy import check_video_path, record_episodes
+
+    if path is None:
+        path = osp.join(tempfile.mkdtemp(prefix="spinup_video_"), "agent.mp4")
+    check_video_path(path, force)  # before building anything
+    env = env_fn(render_mode="rgb_array")
+    try:
+        record_episodes(env, get_action, path, num_episodes=num_episodes, max_ep_len=max_ep_len,
+                        seed=seed, force=force)
+    finally:
+        env.close()
+    return show_video(path, width=width)
+
+
+def video_of_run(run_dir, path=None, itr="last", num_episodes=1, deterministic=True, seed=0, force=False,
+                 width=480):
+    """Record the agent a run saved and show the video inline.
+
+    Args:
+        run_dir: the run's output directory (holding ``pyt_save/model.pt``).
+        path: the .mp4 file to write; default ``<run_dir>/videos/agent.mp4``, or
+            ``agent_1.mp4``, ``agent_2.mp4``... when that exists (an earlier video is never replaced).
+        itr: 'last' for the latest agent, or an epoch N for the snapshot ``model<N>.pt``.
+        num_episodes: episodes to record, one after the other.
+        deterministic: take the most likely action rather than sampling one.
+        seed: seeds the first reset and torch's sampling (None: random).
+        force: replace an explicit ``path`` if it exists (refused otherwise).
+        width: width of the player, in pixels.
+
+    Returns:
+        IPython.display.Video of the recording (its file is ``.filename``).
+    """
+    from spinup_lib.test_policy import check_video_path, load_policy_and_env, record_episodes
+
+    if path is None:
+        path = _first_free_path(osp.join(run_dir, "videos", "agent.mp4"))
+    check_video_path(path, force)
+    env, get_action = load_policy_and_env(run_dir, itr=itr, deterministic=deterministic, render_mode="rgb_array")
+    try:
+        record_episodes(env, get_action, path, num_episodes=num_episodes, seed=seed, force=force)
+    finally:
+        env.close()
+    return show_video(path, width=width)
+
+
+# ----------------------------------------------------------------------------------------------
+# A learning curve that redraws while training runs
+# ----------------------------------------------------------------------------------------------
+class LiveCurve:
+    """A learning curve that redraws in place while a notebook cell trains.
+
+    Pass it as the logger's ``epoch_callback``, and the curve grows by one point per epoch::
+
+        curve = LiveCurve('AverageEpRet')
+        ppo(env_fn, logger_kwargs=dict(output_dir=run_dir, epoch_callback=curve))
+
+    or feed it yourself with ``curve.update(epoch, value)``. When the column is an
+    ``Average<X>`` and the row also holds ``Std<X>`` (as EpochLogger writes them), a band of
+    one standard deviation is drawn around the curve. Outside a Jupyter kernel (a script,
+    a test) nothing is drawn: the points are only recorded in ``xs``, ``ys`` and ``stds``.
+
+    Args:
+        ylabel: the progress.txt column to follow (the y axis).
+        xlabel: the column for the x axis (``'Epoch'`` or ``'TotalEnvInteracts'``); a row
+            without it gets the number of points so far.
+        title: the figure's title.
+        band: draw the standard-deviation band when the row has one.
+        figsize: the figure's size in inches.
+    """
+
+    def __init__(self, ylabel="AverageEpRet", xlabel="Epoch", title=None, band=True, figsize=(6, 3.5)):
+        self.xs, self.ys, self.stds = [], [], []
+        self.xlabel, self.ylabel, self.title = xlabel, ylabel, title
+        self.band = band
+        self.figsize = figsize
+        self._handle = None
+
+    @property
+    def std_key(self):
+        """The column holding the spread of ``ylabel`` (``AverageEpRet`` -> ``StdEpRet``), or None."""
+        if self.band and self.ylabel.startswith("Average"):
+            return "Std" + self.ylabel[len("Average"):]
+        return None
+
+    def update(self, x, y, std=None):
+        """Add the point ``(x, y)`` (with an optional standard deviation) and redraw."""
+        self.xs.append(x)
+        self.ys.append(float(y))
+        self.stds.append(float("nan") if std is None else float(std))
+        if in_notebook():
+            self._redraw()
+
+    def __call__(self, row):
+        """Use the curve as the logger's ``epoch_callback``: add ``row[ylabel]`` against ``row[xlabel]``.
+
+        Rows without ``ylabel`` are ignored, so one callback can follow any algorithm.
+        """
+        if self.ylabel not in row:
+            return
+        x = row.get(self.xlabel, len(self.xs))
+        std = row.get(self.std_key) if self.std_key else None
+        self.update(x, row[self.ylabel], std)
+
+    def figure(self):
+        """The curve so far as a matplotlib Figure (made without pyplot, so never shown twice)."""
+        import numpy as np
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=self.figsize)
+        ax = fig.subplots()
+        xs, ys, stds = (np.asarray(v, dtype=float) for v in (self.xs, self.ys, self.stds))
+        ax.plot(xs, ys, marker="o", markersize=3)
+        if np.isfinite(stds).any():
+            ax.fill_between(xs, ys - stds, ys + stds, alpha=0.25, linewidth=0)
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        if self.title:
+            ax.set_title(self.title)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def _redraw(self):
+        import io
+
+        from IPython.display import Image, display
+
+        # A PNG of our own figure: works whatever matplotlib backend the kernel uses,
+        # and the same output slot is replaced each epoch instead of stacking figures.
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png", dpi=90)
+        image = Image(data=buffer.getvalue(), format="png")
+        if self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)

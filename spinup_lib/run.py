@@ -1,0 +1,388 @@
+"""The command line: ``python -m spinup_lib.run`` (or ``spinup``).
+
+::
+
+    python -m spinup_lib.run ALGO --env ENV_ID [--flag VALUE [VALUE ...]] ...
+    python -m spinup_lib.run plot LOGDIR [LOGDIR ...] [options]
+    python -m spinup_lib.run test_policy RUN_DIR [options]
+    python -m spinup_lib.run resume RUN_DIR [--epochs N]
+
+Every ``--flag`` names an argument of the algorithm and takes one or more values; several values
+make a grid, and one run is launched per combination, one after the other. A flag with no value
+means True. ``--flag[sh]`` gives the shorthand used for it in run names, ``--outer:inner v`` sets
+``outer=dict(inner=v)``. Values are read by :func:`spinup_lib.run_utils.parse_value`: Python
+literals, dotted names such as ``torch.nn.ReLU``, otherwise plain text. Everything is checked
+before the first run starts; a mistake is reported on one ``error:`` line with exit status 2.
+"""
+import difflib
+import inspect
+import re
+import sys
+
+from spinup_lib.errors import UserError
+from spinup_lib.run_utils import (
+    ALGORITHM_NAMES,
+    MPI_ALGORITHM_NAMES,
+    ExperimentFailed,
+    ExperimentGrid,
+    algorithm_is_implemented,
+    load_algorithm,
+    parse_value,
+    resolve_num_cpu,
+)
+
+SUBCOMMANDS = ("plot", "test_policy", "resume")
+
+# Short flags for long argument names.
+SUBSTITUTIONS = {
+    "env": "env_name",
+    "hid": "ac_kwargs:hidden_sizes",
+    "act": "ac_kwargs:activation",
+    "cpu": "num_cpu",
+    "dt": "datestamp",
+}
+# Settings of the launch itself (not of the algorithm): one value each.
+RUN_KEYS = ("num_cpu", "data_dir", "datestamp")
+# Taken as typed, never parsed: `--exp_name 2024` is a name, not a number.
+TEXT_KEYS = ("env_name", "exp_name", "data_dir")
+# Algorithm arguments the command line fills in itself, with what to use instead.
+HIDDEN_PARAMETERS = {
+    "env_fn": "use --env",
+    "logger_kwargs": "use --exp_name and --data_dir",
+    "resume_from": "use `python -m spinup_lib.run resume RUN_DIR`",
+}
+SPECIAL_FLAGS = ("env", "hid", "act", "cpu", "dt", "exp_name", "data_dir")
+
+_FLAG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)*)(?:\[([^\[\]]*)\])?$")
+
+
+def usage():
+    """The text shown by ``python -m spinup_lib.run --help``."""
+    algo_lines = []
+    for name in ALGORITHM_NAMES:
+        notes = []
+        if name in MPI_ALGORITHM_NAMES:
+            notes.append("MPI: --cpu N")
+        if not algorithm_is_implemented(name):
+            notes.append("not implemented yet")
+        algo_lines.append(f"    {name:<6} {'(' + ', '.join(notes) + ')' if notes else ''}".rstrip())
+    algos = "\n".join(algo_lines)
+    return f"""\
+usage: python -m spinup_lib.run ALGO --env ENV_ID [--flag VALUE [VALUE ...]] ...
+       python -m spinup_lib.run plot LOGDIR [LOGDIR ...] [options]
+       python -m spinup_lib.run test_policy RUN_DIR [options]
+       python -m spinup_lib.run resume RUN_DIR [--epochs N]
+
+Algorithms:
+{algos}
+
+Sub-commands (each has --help):
+    plot         learning curves of one or more runs
+    test_policy  replay a trained agent, optionally to an mp4 video
+    resume       continue a run from its checkpoint.pt
+
+Flags for ALGO (see `python -m spinup_lib.run ALGO --help` for its arguments):
+    --ARG V [V ...]      any argument of the algorithm; several values run a grid of experiments
+    --ARG                a flag with no value means True
+    --ARG[sh] V ...      'sh' stands for ARG in the run names
+    --OUTER:INNER V      sets OUTER=dict(INNER=V), e.g. --ac_kwargs:hidden_sizes [64,64]
+    --env ID ...         gymnasium environment id(s) (required)
+    --hid [H,H] ...      hidden layer sizes (ac_kwargs:hidden_sizes)
+    --act NAME ...       activation, e.g. torch.nn.ReLU or nn.Tanh (ac_kwargs:activation)
+    --seed S ...         one run per seed; seeds never appear in run names
+    --cpu N|auto         MPI processes per run (vpg, trpo, ppo only)
+    --exp_name NAME      experiment name (default cmd_ALGO)
+    --data_dir DIR       where results go (default $SPINUP_DATA_DIR, else ./data)
+    --dt                 put date and time in the directory names
+
+Example:
+    python -m spinup_lib.run ppo --env CartPole-v1 --hid[h] [32,32] [64,64] --seed 0 10 --epochs 20
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the flags
+# ----------------------------------------------------------------------------------------------
+def parse_flags(args):
+    """Split ``--flag v1 v2 --other`` into {key: [raw values]} and {key: shorthand}.
+
+    Keys come back under their long names (``--hid`` -> ``ac_kwargs:hidden_sizes``).
+    """
+    raw = {}
+    shorthands = {}
+    given_as = {}  # long key -> the flag as typed, for messages
+    key = None
+    for token in args:
+        if token.startswith("--"):
+            flag, has_value, value = token[2:].partition("=")
+            match = _FLAG.match(flag)
+            if not match:
+                raise UserError(f"'{token}' is not a valid flag: write --name, --name[shorthand] or --outer:inner")
+            name, shorthand = match.group(1), match.group(2)
+            key = SUBSTITUTIONS.get(name, name)
+            if key in raw:
+                raise UserError(f"--{given_as[key]} was given twice: list all its values after one flag")
+            raw[key] = [value] if has_value else []
+            given_as[key] = name
+            if shorthand is not None:
+                shorthands[key] = shorthand
+        elif key is None:
+            raise UserError(f"expected a flag such as --env before '{token}'")
+        else:
+            raw[key].append(token)
+    return raw, shorthands, given_as
+
+
+def _kind_of_default(default):
+    """(predicate, description) for values of the same kind as ``default``, or None to accept all."""
+    if default is None or default is inspect.Parameter.empty:
+        return None
+    if isinstance(default, bool):
+        return (lambda v: isinstance(v, bool)), "True or False"
+    if isinstance(default, int):
+        return (lambda v: isinstance(v, int) and not isinstance(v, bool)), "an int"
+    if isinstance(default, float):
+        return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), "a number"
+    if isinstance(default, (list, tuple)):
+        return (lambda v: isinstance(v, (list, tuple))), "a list such as [64,64] (no spaces)"
+    if isinstance(default, str):
+        return (lambda v: isinstance(v, str)), "a string"
+    if isinstance(default, dict):
+        return (lambda v: isinstance(v, dict)), "a dict such as {'key':1} (or use --flag:key VALUE)"
+    if callable(default):
+        return callable, "a function or class given by its dotted name, such as torch.nn.ReLU"
+    return None
+
+
+def _shown(value):
+    if isinstance(value, str):
+        return f"'{value}'"
+    if hasattr(value, "__module__") and hasattr(value, "__qualname__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    return repr(value)
+
+
+def _check_kind(flag, values, default):
+    kind = _kind_of_default(default)
+    if kind is None:
+        return
+    accepts, description = kind
+    for value in values:
+        if not accepts(value):
+            raise UserError(f"--{flag} expects {description}, got {_shown(value)}")
+
+
+def _check_hidden_sizes(flag, values):
+    for value in values:
+        if not (isinstance(value, (list, tuple)) and value
+                and all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in value)):
+            raise UserError(f"--{flag} expects a list of positive ints such as [64,64] (no spaces), "
+                            f"got {_shown(value)}")
+
+
+def _constructor_parameters(actor_critic):
+    """Names an actor-critic takes after (observation_space, action_space), or None if any."""
+    try:
+        parameters = list(inspect.signature(actor_critic).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name: p.default for p in parameters[2:]}
+
+
+def _check_actor_critic_flags(params, given_as, algo_parameters):
+    """Check --ac_kwargs:X flags against the actor-critic class(es) that will receive them."""
+    ac_keys = [k for k in params if k.startswith("ac_kwargs:")]
+    if not ac_keys:
+        return
+    if "actor_critic" in params:
+        classes = params["actor_critic"]
+    elif "actor_critic" in algo_parameters:
+        classes = [algo_parameters["actor_critic"].default]
+    else:
+        classes = []
+    for actor_critic in classes:
+        accepted = _constructor_parameters(actor_critic)
+        if accepted is None:
+            continue
+        for key in ac_keys:
+            name = key.split(":", 1)[1]
+            if name not in accepted:
+                close = difflib.get_close_matches(name, accepted, n=1)
+                hint = f"did you mean --ac_kwargs:{close[0]}? " if close else ""
+                raise UserError(f"unknown flag --{given_as[key]}: {hint}{_shown(actor_critic)} takes "
+                                f"{', '.join(accepted) or 'no keyword arguments'}")
+            _check_kind(given_as[key], params[key], accepted[name])
+
+
+def build_grid(algo_name, args):
+    """Check the flags of ``ALGO args`` and build the grid, launching nothing.
+
+    Returns:
+        (algo, grid, run_kwargs): the algorithm function, an :class:`ExperimentGrid` of its
+        arguments and the keyword arguments for :meth:`ExperimentGrid.run`.
+    """
+    raw, shorthands, given_as = parse_flags(args)
+
+    # Launch settings and the experiment name: one value each, read as typed.
+    for key in TEXT_KEYS:
+        if key in raw and not raw[key]:
+            raise UserError(f"--{given_as[key]} needs a value")
+    for key in RUN_KEYS + ("exp_name",):
+        if key in raw and len(raw[key]) > 1:
+            raise UserError(f"--{given_as[key]} takes one value, got {len(raw[key])}: {' '.join(raw[key])}")
+    run_kwargs = {}
+    if "num_cpu" in raw:
+        if not raw["num_cpu"]:
+            raise UserError(f"--{given_as['num_cpu']} needs a value: a number of processes or 'auto'")
+        text = raw.pop("num_cpu")[0]
+        run_kwargs["num_cpu"] = resolve_num_cpu(parse_value(text) if text != "auto" else "auto")
+    if "datestamp" in raw:
+        values = [parse_value(v) for v in raw.pop("datestamp")] or [True]
+        if not isinstance(values[0], bool):
+            raise UserError(f"--{given_as['datestamp']} takes no value (or True/False), got {_shown(values[0])}")
+        run_kwargs["datestamp"] = values[0]
+    if "data_dir" in raw:
+        run_kwargs["data_dir"] = raw.pop("data_dir")[0]
+    exp_name = raw.pop("exp_name")[0] if "exp_name" in raw else f"cmd_{algo_name}"
+
+    num_cpu = run_kwargs.get("num_cpu", 1)
+    if num_cpu > 1 and algo_name not in MPI_ALGORITHM_NAMES:
+        raise UserError(f"{algo_name} cannot run on several processes (--cpu {num_cpu}): only "
+                        f"{', '.join(MPI_ALGORITHM_NAMES)} use MPI; leave out --cpu")
+    if "env_name" not in raw:
+        raise UserError("missing --env: name a gymnasium environment, e.g. --env CartPole-v1")
+
+    algo = load_algorithm(algo_name)
+    algo_parameters = {name: p for name, p in inspect.signature(algo).parameters.items()
+                       if name not in HIDDEN_PARAMETERS}
+
+    params = {}
+    for key, texts in raw.items():
+        top = key.split(":", 1)[0]
+        if key != "env_name" and top not in algo_parameters:
+            valid = sorted(set(algo_parameters) | set(SPECIAL_FLAGS))
+            close = difflib.get_close_matches(top, valid, n=1)
+            hint = f"did you mean --{close[0]}? " if close else ""
+            if top in HIDDEN_PARAMETERS:
+                raise UserError(f"--{given_as[key]} cannot be given on the command line: {HIDDEN_PARAMETERS[top]}")
+            raise UserError(f"unknown flag --{given_as[key]} for {algo_name}: {hint}"
+                            f"valid flags are {', '.join('--' + v for v in valid)}")
+        if key in TEXT_KEYS:
+            values = texts
+        else:
+            values = [parse_value(t) for t in texts] or [True]
+        if ":" in key:
+            outer_default = algo_parameters[top].default
+            if not (outer_default is None or isinstance(outer_default, dict)):
+                raise UserError(f"--{given_as[key]}: {top} is not a dict argument, so it has no sub-keys")
+            if top in params:
+                raise UserError(f"--{top} and --{given_as[key]} both set {top}: use only one of them")
+        else:
+            if any(k.startswith(key + ":") for k in params):
+                raise UserError(f"--{key} and --{key}:... both set {key}: use only one of them")
+            if key != "env_name":
+                _check_kind(given_as[key], values, algo_parameters[key].default)
+        if key == "ac_kwargs:hidden_sizes":
+            _check_hidden_sizes(given_as[key], values)
+        params[key] = values
+    _check_actor_critic_flags(params, given_as, algo_parameters)
+
+    from spinup_lib.envs import check_env_id
+
+    for env_id in params["env_name"]:
+        check_env_id(env_id)
+
+    grid = ExperimentGrid(name=exp_name)
+    for key, values in params.items():
+        grid.add(key, values, shorthand=shorthands.get(key))
+    grid.check_output_dirs(run_kwargs.get("data_dir"), run_kwargs.get("datestamp", False))
+    return algo, grid, run_kwargs
+
+
+def show_algorithm_help(algo_name):
+    """Print the algorithm's signature and docstring."""
+    algo = load_algorithm(algo_name)
+    print(f"{algo_name}{inspect.signature(algo)}\n")
+    print(inspect.getdoc(algo) or "(no documentation)")
+    print(f"\nOn the command line: every argument above except {', '.join(HIDDEN_PARAMETERS)} is a "
+          "--flag; also --env, --hid, --act, --cpu, --dt, --exp_name, --data_dir "
+          "(python -m spinup_lib.run --help).")
+
+
+def run_algorithm(algo_name, args):
+    """``python -m spinup_lib.run ALGO ...``: check everything, then run the grid."""
+    if "--help" in args or "-h" in args:
+        show_algorithm_help(algo_name)
+        return 0
+    algo, grid, run_kwargs = build_grid(algo_name, args)
+    grid.run(algo, **run_kwargs)
+    return 0
+
+
+def resume(args):
+    """``python -m spinup_lib.run resume RUN_DIR [--epochs N]``."""
+    import argparse
+
+    from spinup_lib.run_utils import resume_experiment
+
+    parser = argparse.ArgumentParser(prog="python -m spinup_lib.run resume",
+                                     description="Continue a run from its checkpoint.pt, in the same directory.")
+    parser.add_argument("run_dir", help="the run's output directory (holds checkpoint.pt)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="total number of epochs to reach (default: the original run's)")
+    options = parser.parse_args(args)
+    resume_experiment(options.run_dir, epochs=options.epochs)
+    return 0
+
+
+def dispatch(argv):
+    """Run one command line (without the program name); return the exit status."""
+    if not argv or argv[0] in ("--help", "-h", "help"):
+        print(usage())
+        return 0
+    command, args = argv[0], argv[1:]
+    if command == "plot":
+        from spinup_lib.plot import main as plot_main
+
+        return plot_main(args) or 0
+    if command == "test_policy":
+        from spinup_lib.test_policy import main as test_policy_main
+
+        return test_policy_main(args) or 0
+    if command == "resume":
+        return resume(args)
+    if command not in ALGORITHM_NAMES:
+        choices = ALGORITHM_NAMES + SUBCOMMANDS
+        close = difflib.get_close_matches(command, choices, n=2, cutoff=0.5)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UserError(f"unknown algorithm or command '{command}': {hint}choose one of "
+                        f"{', '.join(ALGORITHM_NAMES)}, or {', '.join(SUBCOMMANDS)} "
+                        "(python -m spinup_lib.run --help)")
+    return run_algorithm(command, args)
+
+
+def main(argv=None):
+    """Entry point of ``python -m spinup_lib.run`` and the ``spinup`` script; returns the exit status.
+
+    Args:
+        argv (list of str): the arguments after the program name; default ``sys.argv[1:]``.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return dispatch(argv)
+    except UserError as e:
+        message = " ".join(str(e).split())  # always one line
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except ExperimentFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

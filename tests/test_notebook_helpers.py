@@ -1,0 +1,232 @@
+"""The course helpers: the training budget, the live learning curve, inline videos.
+
+LiveCurve is checked as a real logger callback on a tiny VPG run; the videos are real mp4
+files read back frame by frame.
+"""
+import os
+
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.display import Image, Video
+
+from spinup_lib import notebook
+from spinup_lib.envs import make_env_fn
+from spinup_lib.errors import UserError
+from spinup_lib.notebook import LiveCurve, budget, budget_mode, video_of_agent, video_of_run
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPINUP_DATA_DIR", str(tmp_path / "data"))
+
+
+# ----------------------------------------------------------------------------------------------
+# budget()
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture
+def clean_budget_env(monkeypatch):
+    """No CI and no SPINUP_BUDGET (the repository's conftest sets SPINUP_BUDGET=small)."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("SPINUP_BUDGET", raising=False)
+    return monkeypatch
+
+
+def test_budget_is_full_for_a_student(clean_budget_env):
+    assert budget_mode() == "full"
+    assert budget(full=50, small=3) == 50
+
+
+@pytest.mark.parametrize("ci_value", ["1", "true", "True", "yes", "github-actions"])
+def test_budget_is_small_under_ci(clean_budget_env, ci_value):
+    clean_budget_env.setenv("CI", ci_value)
+    assert budget(full=50, small=3) == 3
+
+
+@pytest.mark.parametrize("ci_value", ["", "0", "false", "FALSE", "no"])
+def test_a_false_ci_value_keeps_the_full_budget(clean_budget_env, ci_value):
+    clean_budget_env.setenv("CI", ci_value)
+    assert budget(full=50, small=3) == 50
+
+
+@pytest.mark.parametrize("ci_value", [None, "1"])
+@pytest.mark.parametrize("setting, expected", [("small", 3), ("full", 50), (" Full ", 50), ("SMALL", 3)])
+def test_spinup_budget_overrides_ci(clean_budget_env, ci_value, setting, expected):
+    if ci_value is not None:
+        clean_budget_env.setenv("CI", ci_value)
+    clean_budget_env.setenv("SPINUP_BUDGET", setting)
+    assert budget(full=50, small=3) == expected
+
+
+def test_budget_returns_any_object_unchanged(clean_budget_env):
+    full, small = dict(epochs=50, hid=(64, 64)), dict(epochs=2, hid=(8,))
+    assert budget(full, small) is full
+    clean_budget_env.setenv("SPINUP_BUDGET", "small")
+    assert budget(full, small) is small
+
+
+@pytest.mark.parametrize("bad", ["medium", "tiny", "1"])
+def test_a_bad_spinup_budget_is_a_one_line_user_error(clean_budget_env, bad):
+    clean_budget_env.setenv("SPINUP_BUDGET", bad)
+    with pytest.raises(UserError) as info:
+        budget(full=50, small=3)
+    message = str(info.value)
+    assert "\n" not in message
+    assert bad in message and "small" in message and "full" in message
+
+
+# ----------------------------------------------------------------------------------------------
+# LiveCurve
+# ----------------------------------------------------------------------------------------------
+def test_live_curve_records_updates_without_drawing_outside_a_notebook(capsys):
+    curve = LiveCurve("AverageEpRet")
+    curve.update(0, 10)
+    curve.update(1, np.float32(12.5), std=2.0)
+    assert curve.xs == [0, 1]
+    assert curve.ys == [10.0, 12.5]
+    assert np.isnan(curve.stds[0]) and curve.stds[1] == 2.0
+    assert capsys.readouterr().out == ""  # no figure repr printed by a script or test
+
+
+def test_live_curve_as_callback_reads_its_columns():
+    curve = LiveCurve("AverageEpRet", xlabel="TotalEnvInteracts")
+    curve({"Epoch": 0, "TotalEnvInteracts": 400, "AverageEpRet": 20.0, "StdEpRet": 3.0})
+    curve({"Epoch": 1, "LossPi": 0.1})  # a row without the column is ignored
+    curve({"Epoch": 2, "AverageEpRet": 30.0})  # no x column: the number of points so far
+    assert curve.xs == [400, 1]
+    assert curve.ys == [20.0, 30.0]
+    assert curve.stds[0] == 3.0 and np.isnan(curve.stds[1])
+    assert LiveCurve("AverageEpRet").std_key == "StdEpRet"
+    assert LiveCurve("LossPi").std_key is None
+    assert LiveCurve("AverageEpRet", band=False).std_key is None
+
+
+def test_live_curve_replaces_one_display_in_a_notebook(monkeypatch):
+    """In a kernel the first point opens one output slot; later points update that same slot."""
+    shown = []
+
+    class FakeHandle:
+        def update(self, obj):
+            shown.append(("update", obj))
+
+    def fake_display(obj, display_id=False):
+        shown.append(("display", obj))
+        assert display_id is True
+        return FakeHandle()
+
+    import IPython.display
+
+    monkeypatch.setattr(notebook, "in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    curve = LiveCurve("AverageEpRet", title="test")
+    for epoch, value in enumerate([1.0, 2.0, float("nan"), 4.0]):
+        curve({"Epoch": epoch, "AverageEpRet": value, "StdEpRet": 0.5})
+    assert [kind for kind, _ in shown] == ["display", "update", "update", "update"]
+    assert all(isinstance(obj, Image) and obj.data.startswith(b"\x89PNG") for _, obj in shown)
+    figure = curve.figure()
+    axes = figure.axes[0]
+    assert axes.get_ylabel() == "AverageEpRet" and axes.get_title() == "test"
+    np.testing.assert_array_equal(axes.lines[0].get_xdata(), [0, 1, 2, 3])
+
+
+def test_in_notebook_is_false_in_pytest():
+    assert notebook.in_notebook() is False
+
+
+@pytest.fixture(scope="module")
+def tiny_vpg_run(tmp_path_factory):
+    """A real two-epoch VPG run on CartPole with a LiveCurve as its epoch callback."""
+    import torch
+
+    from spinup_lib import vpg
+
+    torch.set_num_threads(1)
+    run_dir = tmp_path_factory.mktemp("runs") / "vpg_s0"
+    curve = LiveCurve("AverageEpRet")
+    vpg(make_env_fn("CartPole-v1"), ac_kwargs=dict(hidden_sizes=(8,)), steps_per_epoch=200, epochs=2,
+        train_v_iters=2, logger_kwargs=dict(output_dir=str(run_dir), epoch_callback=curve))
+    return str(run_dir), curve
+
+
+@pytest.mark.slow
+def test_live_curve_follows_a_real_run(tiny_vpg_run):
+    run_dir, curve = tiny_vpg_run
+    progress = pd.read_csv(os.path.join(run_dir, "progress.txt"), sep="\t")
+    assert curve.xs == progress["Epoch"].tolist() == [0, 1]
+    np.testing.assert_allclose(curve.ys, progress["AverageEpRet"])
+    np.testing.assert_allclose(curve.stds, progress["StdEpRet"])
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert "epoch_callback" not in f.read()  # a notebook's live plot is not a setting of the run
+
+
+# ----------------------------------------------------------------------------------------------
+# Videos
+# ----------------------------------------------------------------------------------------------
+def always_push_left(obs):
+    return 0
+
+
+def cartpole_episode_length(seed):
+    """Steps until CartPole falls when always pushed left, from the reset with ``seed``."""
+    env = make_env_fn("CartPole-v1")()
+    env.reset(seed=seed)
+    steps = 0
+    while True:
+        _, _, terminated, truncated, _ = env.step(0)
+        steps += 1
+        if terminated or truncated:
+            env.close()
+            return steps
+
+
+def test_video_of_agent_writes_an_mp4_and_returns_a_video(tmp_path):
+    path = tmp_path / "left.mp4"
+    video = video_of_agent(make_env_fn("CartPole-v1"), always_push_left, path, num_episodes=2, seed=3)
+    assert isinstance(video, Video)
+    assert video.filename == str(path)
+    assert "<video" in video._repr_html_()  # embedded, so it survives export
+    frames = iio.imread(path)
+    assert frames.shape[1:] == (400, 600, 3)
+    # Each episode gives its length + 1 frames; the second reset is not seeded, so only the
+    # total is bounded: at least the first episode and two first frames.
+    assert len(frames) >= cartpole_episode_length(3) + 2
+
+
+def test_video_of_agent_is_repeatable_with_a_seed(tmp_path):
+    a = video_of_agent(make_env_fn("CartPole-v1"), always_push_left, tmp_path / "a.mp4", seed=5)
+    b = video_of_agent(make_env_fn("CartPole-v1"), always_push_left, tmp_path / "b.mp4", seed=5)
+    assert len(iio.imread(a.filename)) == len(iio.imread(b.filename)) == cartpole_episode_length(5) + 1
+
+
+def test_video_of_agent_never_replaces_a_file_unless_forced(tmp_path):
+    path = tmp_path / "mine.mp4"
+    path.write_bytes(b"a video the user made")
+    with pytest.raises(UserError, match="already exists"):
+        video_of_agent(make_env_fn("CartPole-v1"), always_push_left, path)
+    assert path.read_bytes() == b"a video the user made"
+    video_of_agent(make_env_fn("CartPole-v1"), always_push_left, path, force=True)
+    assert len(iio.imread(path)) == cartpole_episode_length(0) + 1
+
+
+def test_video_of_agent_without_a_path_uses_a_fresh_file():
+    first = video_of_agent(make_env_fn("CartPole-v1"), always_push_left)
+    second = video_of_agent(make_env_fn("CartPole-v1"), always_push_left)
+    assert first.filename != second.filename
+    assert os.path.isfile(first.filename) and os.path.isfile(second.filename)
+
+
+def test_show_video_of_a_missing_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no video file"):
+        notebook.show_video(tmp_path / "nothing.mp4")
+
+
+@pytest.mark.slow
+def test_video_of_run_records_the_saved_agent_in_a_new_file_each_time(tiny_vpg_run):
+    run_dir, _ = tiny_vpg_run
+    first = video_of_run(run_dir)
+    second = video_of_run(run_dir)
+    assert first.filename == os.path.join(run_dir, "videos", "agent.mp4")
+    assert second.filename == os.path.join(run_dir, "videos", "agent_1.mp4")
+    # Same agent, deterministic actions, same seed: the same episode twice.
+    assert len(iio.imread(first.filename)) == len(iio.imread(second.filename)) > 1
