@@ -5,13 +5,24 @@ they are imported on first use so that ``import spinup_lib`` stays fast.
 """
 import importlib
 
-from spinup_lib.envs import configure_headless_rendering
+from spinup_lib.envs import configure_headless_rendering, route_mujoco_warnings
 
-configure_headless_rendering()
+configure_headless_rendering()  # before mujoco is imported: it reads MUJOCO_GL once
+route_mujoco_warnings()
 
 ALGORITHMS = ("vpg", "trpo", "ppo", "ddpg", "td3", "sac")
 
-__all__ = list(ALGORITHMS)
+__all__ = [*ALGORITHMS, "resume"]
+
+
+def resume(run_dir, epochs=None):
+    """Continue a saved run exactly where its last checkpoint left it (up to ``epochs`` in all).
+
+    The same as ``python -m spinup_lib.run resume RUN_DIR --epochs N``.
+    """
+    from spinup_lib.run_utils import resume_experiment
+
+    return resume_experiment(run_dir, epochs=epochs)
 
 
 def __getattr__(name):

@@ -23,6 +23,27 @@ def configure_headless_rendering():
         os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
+def route_mujoco_warnings():
+    """Send MuJoCo's warnings through Python's ``warnings`` instead of MUJOCO_LOG.TXT.
+
+    MuJoCo 4 warns that gymnasium's HalfCheetah model uses the deprecated 'settotalmass'
+    attribute each time the env is built, and writes every warning to a MUJOCO_LOG.TXT in
+    the working directory. That one is harmless and outside our control, so it is dropped;
+    any other warning becomes a RuntimeWarning, which Python shows once per place.
+    """
+    try:
+        import mujoco
+    except ImportError:  # MuJoCo is optional for classic-control work
+        return
+    import warnings
+
+    def on_warning(message):
+        if "settotalmass" not in message:
+            warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+    mujoco.set_mju_user_warning(on_warning)
+
+
 def check_env_id(env_id):
     """Raise UserError for an id gymnasium does not know, suggesting close matches."""
     import gymnasium as gym
@@ -63,7 +84,9 @@ def make_env_fn(env_id, **make_kwargs):
 
 def env_spec_json(env):
     """The env's gymnasium spec as JSON (what replay needs to rebuild it), or None."""
-    spec = getattr(env.unwrapped, "spec", None) or getattr(env, "spec", None)
+    # The outer spec, not env.unwrapped.spec: only the outer one remembers the wrappers
+    # gym.make added (TimeLimit's max_episode_steps among them).
+    spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
     if spec is None:
         return None
     try:

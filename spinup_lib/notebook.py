@@ -226,6 +226,7 @@ class LiveCurve:
         """The curve so far as a matplotlib Figure (made without pyplot, so never shown twice)."""
         import numpy as np
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         fig = Figure(figsize=self.figsize)
         ax = fig.subplots()
@@ -233,6 +234,7 @@ class LiveCurve:
         ax.plot(xs, ys, marker="o", markersize=3)
         if np.isfinite(stds).any():
             ax.fill_between(xs, ys - stds, ys + stds, alpha=0.25, linewidth=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and step counts are whole numbers
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel(self.ylabel)
         if self.title:

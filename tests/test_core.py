@@ -142,3 +142,23 @@ def test_env_state_round_trip_continues_identically(env_id):
             np.testing.assert_array_equal(env.reset()[0], clone.reset()[0])
     env.close()
     clone.close()
+
+
+def test_building_mujoco_envs_leaves_no_log_file(tmp_path, monkeypatch):
+    import spinup_lib  # noqa: F401  (routes MuJoCo's warnings on import)
+
+    monkeypatch.chdir(tmp_path)
+    gym.make('HalfCheetah-v5').close()  # its model triggers MuJoCo 4's 'settotalmass' warning
+    assert not (tmp_path / 'MUJOCO_LOG.TXT').exists()
+
+
+def test_saved_env_spec_rebuilds_the_time_limit():
+    from spinup_lib.envs import env_spec_json, make_env_from_spec_json
+
+    env = make_env_from_spec_json(env_spec_json(gym.make('Pendulum-v1')))
+    env.reset(seed=0)
+    steps, done = 0, False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        steps, done = steps + 1, terminated or truncated
+    assert steps == 200  # Pendulum-v1's time limit survived the round trip

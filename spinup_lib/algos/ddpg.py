@@ -23,7 +23,7 @@ from spinup_lib import core
 from spinup_lib.envs import get_env_state, set_env_state
 from spinup_lib.errors import UserError
 from spinup_lib.logx import EpochLogger, restore_checkpoint
-from spinup_lib.mpi import num_procs
+from spinup_lib.mpi import num_procs, setup_pytorch_for_mpi
 
 
 def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
@@ -71,6 +71,8 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
     """
     if num_procs() > 1:
         raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
+
+    setup_pytorch_for_mpi()  # one torch thread: fastest for these small networks
 
     logger = EpochLogger(**logger_kwargs)
     logger.save_config(locals())

@@ -25,7 +25,7 @@ from spinup_lib import core
 from spinup_lib.envs import get_env_state, set_env_state
 from spinup_lib.errors import UserError
 from spinup_lib.logx import EpochLogger, restore_checkpoint
-from spinup_lib.mpi import num_procs
+from spinup_lib.mpi import num_procs, setup_pytorch_for_mpi
 
 
 def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
@@ -79,6 +79,8 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
     """
     if num_procs() > 1:
         raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
+
+    setup_pytorch_for_mpi()  # one torch thread: fastest for these small networks
 
     logger = EpochLogger(**logger_kwargs)
     logger.save_config(locals())

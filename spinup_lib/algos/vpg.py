@@ -102,7 +102,7 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
 
         # One policy gradient step, with gradients averaged over processes.
         pi_optimizer.zero_grad()
-        loss_pi, pi_info = compute_loss_pi(data)
+        loss_pi, _ = compute_loss_pi(data)
         loss_pi.backward()
         mpi_avg_grads(ac.pi)
         pi_optimizer.step()
@@ -115,8 +115,11 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
             mpi_avg_grads(ac.v)
             vf_optimizer.step()
 
+        # How far the step moved the policy, measured after it (before it, KL is 0).
+        with torch.no_grad():
+            pi_l_new, pi_info = compute_loss_pi(data)
         logger.store(LossPi=pi_l_old, LossV=v_l_old, KL=pi_info['kl'], Entropy=pi_info_old['ent'],
-                     DeltaLossPi=loss_pi.item() - pi_l_old, DeltaLossV=loss_v.item() - v_l_old)
+                     DeltaLossPi=pi_l_new.item() - pi_l_old, DeltaLossV=loss_v.item() - v_l_old)
 
     start_epoch, start_time = 0, time.time()
     o, _ = env.reset(seed=seed)
