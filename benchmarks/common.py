@@ -20,10 +20,6 @@ from spinup_lib.run_utils import setup_logger_kwargs
 BENCHMARKS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(BENCHMARKS_DIR)
 
-# Python puts the folder of the script it runs first on sys.path. This folder holds mujoco.py,
-# which would then hide the real mujoco package from gymnasium. Every script here imports this
-# module before anything that needs mujoco, so taking the folder off the path here is enough.
-sys.path[:] = [p for p in sys.path if osp.abspath(p or ".") != BENCHMARKS_DIR]
 RESULTS_DIR = osp.join(BENCHMARKS_DIR, "results")
 RUNS_DIR = osp.join(RESULTS_DIR, "runs")
 
@@ -68,7 +64,7 @@ def machine_info():
         torch_default_threads=torch.get_num_threads(),
         numpy=version("numpy"),
         gymnasium=version("gymnasium"),
-        mujoco=version("mujoco"),  # by metadata: benchmarks/mujoco.py must not be mistaken for it
+        mujoco=version("mujoco"),  # by metadata: benchmarks/mujoco_runs.py must not be mistaken for it
         platform=platform.platform(),
         date=time.strftime("%Y-%m-%d %H:%M:%S"),
     )

@@ -112,7 +112,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds to run (default: 0)")
-    parser.add_argument("--only", nargs="+", choices=["ppo", "td3"], default=["ppo", "td3"],
+    parser.add_argument("--algos", nargs="+", choices=["ppo", "td3"], default=["ppo", "td3"],
                         help="which exercises' algorithms to run (default: both)")
     parser.add_argument("--quick", action="store_true",
                         help="two tiny epochs per run: checks the script works, the bars will not be met")
@@ -133,7 +133,7 @@ def main():
     invocation_dir = fresh_run_dir(osp.abspath(args.data_dir), "exercise_bars" + ("_quick" if args.quick else ""))
     print(f"runs go to {shown_path(invocation_dir)}\n")
 
-    specs = [spec for spec in EXERCISES if spec["algo"] in args.only]
+    specs = [spec for spec in EXERCISES if spec["algo"] in args.algos]
     rows = []
     for spec in specs:
         if args.quick:

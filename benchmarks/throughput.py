@@ -9,10 +9,13 @@ torch using 1 thread and then 2 threads, this script measures:
   updates at their default cadence (``update_every=50`` gradient steps every 50 env
   steps). ``start_steps`` and ``update_after`` are lowered so that the policy acts and the
   updates run from early on; the window starts after a warm-up.
-* **update cost**: the time the algorithm spends per gradient step, and the same
-  figure for a bare PyTorch step on the same networks and batch size (forward, backward,
-  Adam step, nothing else). Their ratio says how much the algorithm adds around the
-  unavoidable arithmetic (target networks, Polyak averaging, sampling, logging...).
+* **update cost**: the time the algorithm spends per gradient step (``update_ms``), and
+  the same figure for a bare PyTorch step on the same networks and batch size (``bare_ms``:
+  forward, backward, Adam step, nothing else). Their ratio says how much the algorithm adds
+  around that arithmetic. Off-policy algorithms must also compute a Bellman target for every
+  Q step (no-gradient forward passes of the target networks): ``target_ms`` times those
+  passes alone, and ``ratio_with_targets`` compares the update with bare step + targets, so
+  what remains above 1 is Polyak averaging, sampling, logging and Python.
 
 How the update time is found without touching the algorithms: the training env is
 wrapped in a clock that notes the time of every ``env.step`` call. The interval between
@@ -46,6 +49,7 @@ import importlib
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -178,7 +182,9 @@ def bare_step_times(algo, env_id, batch_size, calls):
     on-policy pi: log pi(a|s) on the batch; v: V(s). Off-policy q: every Q function on
     (s, a); pi: the policy's action fed to the (frozen) Q function(s), as the policy loss
     needs (SAC: reparameterised sample, log-probability and both Q functions).
-    Returns also the parameter counts of each module, to match the algorithm's optimizers.
+    Off-policy, also 'target': the no-gradient forward passes of one Bellman target, which
+    every Q step needs on top of its gradient step (timed separately, not counted as bare).
+    Returns also the parameter counts of each trained module, to match the algorithm's optimizers.
     """
     from copy import deepcopy
 
@@ -196,7 +202,7 @@ def bare_step_times(algo, env_id, batch_size, calls):
     torch.manual_seed(0)
     obs = torch.randn(batch_size, obs_dim)
     act = torch.rand(batch_size, act_dim) * 2 - 1
-    target = torch.randn(batch_size)
+    regression_target = torch.randn(batch_size)
 
     def adam_step(optimizer, loss_fn):
         def step():
@@ -205,33 +211,47 @@ def bare_step_times(algo, env_id, batch_size, calls):
             optimizer.step()
         return step
 
-    times, sizes = {}, {}
     if algo in ON_POLICY:
-        pi_opt = torch.optim.Adam(ac.pi.parameters(), lr=1e-4)
-        v_opt = torch.optim.Adam(ac.v.parameters(), lr=1e-4)
-        times["pi"] = time_per_call(adam_step(pi_opt, lambda: -(ac.pi(obs, act)[1] * target).mean()), calls)
-        times["v"] = time_per_call(adam_step(v_opt, lambda: ((ac.v(obs) - target) ** 2).mean()), calls)
-        sizes = dict(pi=count_params(ac.pi), v=count_params(ac.v))
-        return times, sizes
+        def pi_loss():
+            return -(ac.pi(obs, act)[1] * regression_target).mean()
+
+        def v_loss():
+            return ((ac.v(obs) - regression_target) ** 2).mean()
+
+        times = dict(pi=time_per_call(adam_step(torch.optim.Adam(ac.pi.parameters()), pi_loss), calls),
+                     v=time_per_call(adam_step(torch.optim.Adam(ac.v.parameters()), v_loss), calls))
+        return times, dict(pi=count_params(ac.pi), v=count_params(ac.v))
 
     q_modules = [ac.q] if algo == "ddpg" else [ac.q1, ac.q2]
     q_params = [p for q in q_modules for p in q.parameters()]
-    q_opt = torch.optim.Adam(q_params, lr=1e-4)
-    times["q"] = time_per_call(adam_step(q_opt, lambda: sum(((q(obs, act) - target) ** 2).mean()
-                                                           for q in q_modules)), calls)
     # The policy step differentiates through the Q function(s) without training them: frozen copies.
     frozen = [deepcopy(q).requires_grad_(False) for q in q_modules]
-    pi_opt = torch.optim.Adam(ac.pi.parameters(), lr=1e-4)
-    if algo == "sac":
-        def pi_loss():
+
+    def smallest_q(o, a):
+        return frozen[0](o, a) if len(frozen) == 1 else torch.min(frozen[0](o, a), frozen[1](o, a))
+
+    def q_loss():
+        return sum(((q(obs, act) - regression_target) ** 2).mean() for q in q_modules)
+
+    def pi_loss():
+        if algo == "sac":
             a, logp = ac.pi(obs)
-            return (0.2 * logp - torch.min(frozen[0](obs, a), frozen[1](obs, a))).mean()
-    else:
-        def pi_loss():
-            return -frozen[0](obs, ac.pi(obs)).mean()
-    times["pi"] = time_per_call(adam_step(pi_opt, pi_loss), calls)
-    sizes = dict(pi=count_params(ac.pi), q=sum(p.numel() for p in q_params))
-    return times, sizes
+            return (0.2 * logp - smallest_q(obs, a)).mean()
+        return -frozen[0](obs, ac.pi(obs)).mean()
+
+    # Not a gradient step, but work every Q step must do: the Bellman target's forward passes
+    # (the next action from the target policy, SAC: from the current one; the target Q functions).
+    next_obs = torch.randn(batch_size, obs_dim)
+
+    def bellman_target():
+        with torch.no_grad():
+            next_act = ac.pi(next_obs)[0] if algo == "sac" else ac.pi(next_obs)
+            return smallest_q(next_obs, next_act)
+
+    times = dict(q=time_per_call(adam_step(torch.optim.Adam(q_params), q_loss), calls),
+                 pi=time_per_call(adam_step(torch.optim.Adam(ac.pi.parameters()), pi_loss), calls),
+                 target=time_per_call(bellman_target, calls))
+    return times, dict(pi=count_params(ac.pi), q=sum(p.numel() for p in q_params))
 
 
 def count_params(module):
@@ -255,6 +275,8 @@ def optimizer_kinds(optimizers, sizes):
 # ----------------------------------------------------------------------------------------------
 def measure(algo, env_id, budget):
     """Train ``algo`` briefly under the clock; return the measurements as a dict."""
+    import torch
+
     from spinup_lib.mpi import setup_pytorch_for_mpi
 
     threads = setup_pytorch_for_mpi()  # reads SPINUP_TORCH_THREADS, as the on-policy algorithms do
@@ -283,9 +305,12 @@ def measure(algo, env_id, budget):
         batch_size = defaults["batch_size"]
 
     started = time.perf_counter()
-    algo_fn(clocked_env_fn(env_id, clock), seed=0, logger_kwargs=dict(output_dir=output_dir), **kwargs)
+    try:
+        algo_fn(clocked_env_fn(env_id, clock), seed=0, logger_kwargs=dict(output_dir=output_dir), **kwargs)
+    finally:
+        shutil.rmtree(output_dir, ignore_errors=True)  # the run's files are of no interest here
     run_seconds = time.perf_counter() - started
-    threads_after = __import__("torch").get_num_threads()
+    threads_after = torch.get_num_threads()
 
     intervals = np.diff(clock.times)  # intervals[t] = time from step t's call to step t+1's
     if algo in ON_POLICY:
@@ -312,13 +337,15 @@ def measure(algo, env_id, budget):
     steps_by_optimizer = [b - a for a, b in zip(first, last)]
     bare, sizes = bare_step_times(algo, env_id, batch_size, calls=budget["bare_calls"][algo in OFF_POLICY])
     kinds = optimizer_kinds(optimizers, sizes)
-    grad_steps = {kind: 0 for kind in sizes}
+    grad_steps = {kind: 0 for kind in sizes}  # counted per trained module: pi, v or q
     for kind, n in zip(kinds, steps_by_optimizer):
         grad_steps[kind] += n
     if algo == "trpo":
         grad_steps["pi"] += budget["timed_epochs"]  # one natural-gradient policy step per epoch
 
     bare_seconds = sum(grad_steps[kind] * bare[kind] for kind in grad_steps)
+    # Off-policy: the bare steps plus the Bellman targets' forward passes, one per Q step.
+    target_seconds = grad_steps.get("q", 0) * bare.get("target", 0.0)
     if algo in ON_POLICY:
         # One figure per gradient step, whatever the network: the epoch's update over its steps.
         n_updates = sum(grad_steps.values())
@@ -335,8 +362,13 @@ def measure(algo, env_id, budget):
         other_steps=int(sum(n for kind, n in grad_steps.items() if kind != "pi")),
         update_ms=1000 * update_seconds / n_updates, bare_ms=1000 * bare_seconds / n_updates,
         ratio=update_seconds / bare_seconds,
+        # On-policy updates have no Bellman targets: left empty rather than 0.
+        target_ms=1000 * target_seconds / n_updates if algo in OFF_POLICY else None,
+        ratio_with_targets=update_seconds / (bare_seconds + target_seconds) if algo in OFF_POLICY else None,
         bare_pi_ms=1000 * bare["pi"], bare_other_ms=1000 * bare.get("v", bare.get("q")),
         batch_size=int(batch_size), per=unit, run_seconds=run_seconds,
+        # Other busy processes distort every figure: the load says whether a row can be trusted.
+        load_average_1min=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     )
 
 
@@ -380,8 +412,16 @@ def parse_args(argv=None):
     return args
 
 
+LEGEND = """
+update_ms           the algorithm's time per gradient step (off-policy: per update() call,
+                    one Q step and its share of policy steps)
+bare_ms             forward + backward + Adam of the same networks, same batch, same steps
+ratio               update_ms / bare_ms (target <= 1.3; TRPO's natural step makes its ratio n/a)
+target_ms           off-policy: no-gradient forward passes of the Bellman targets
+ratio_with_targets  update_ms / (bare_ms + target_ms)
+"""
 COLUMNS = ["algo", "torch_threads", "steps_per_s", "steps_per_s_without_updates", "grad_steps",
-           "update_ms", "bare_ms", "ratio", "bare_pi_ms", "bare_other_ms", "batch_size"]
+           "update_ms", "bare_ms", "ratio", "target_ms", "ratio_with_targets", "batch_size"]
 
 
 def main():
@@ -414,21 +454,22 @@ def main():
             print(f"  {result['steps_per_s']:.0f} steps/s; {result['update_ms']:.2f} ms per gradient step, "
                   f"bare {result['bare_ms']:.2f} ms, ratio {result['ratio']:.2f}", flush=True)
             rows.append(result)
+    all_done = len(rows) == len(args.algos) * len(args.threads)
+    if all_done:
+        shutil.rmtree(log_dir, ignore_errors=True)
+    else:
+        print(f"\nsome measurements failed: their logs are in {log_dir}")
     if not rows:
-        print("no measurement succeeded")
         return 1
     table = pd.DataFrame(rows)
     table["quick"] = args.quick
-    print(f"\nAll measurements took {time.perf_counter() - started:.0f} s. "
-          "update_ms: the algorithm's time per gradient step (off-policy: per update() call, one Q "
-          "step and its share of policy steps); bare_ms: forward + backward + Adam of the same networks "
-          "on the same batch; ratio = update_ms / bare_ms (target <= 1.3; TRPO not comparable).\n")
+    print(f"\nAll measurements took {time.perf_counter() - started:.0f} s.\n")
     print_table(table[COLUMNS])
-    print()
+    print(LEGEND)
     write_csv(table, results_path("throughput.csv", args.results_dir))
     write_json(dict(info, env=args.env, quick=args.quick, budget=budget),
                results_path("throughput_machine.json", args.results_dir))
-    return 0
+    return 0 if all_done else 1
 
 
 if __name__ == "__main__":

@@ -230,3 +230,24 @@ def test_video_of_run_records_the_saved_agent_in_a_new_file_each_time(tiny_vpg_r
     assert second.filename == os.path.join(run_dir, "videos", "agent_1.mp4")
     # Same agent, deterministic actions, same seed: the same episode twice.
     assert len(iio.imread(first.filename)) == len(iio.imread(second.filename)) > 1
+
+
+def test_video_of_run_ends_episodes_at_the_saved_time_limit(tmp_path):
+    """Pendulum never terminates: only its 200-step time limit, rebuilt from the saved spec, ends
+    an episode. A replay that lost the limit would record forever."""
+    import torch
+
+    from spinup_lib.core import MLPActorCritic
+    from spinup_lib.logx import Logger
+
+    env = make_env_fn("Pendulum-v1")()
+    torch.manual_seed(0)
+    ac = MLPActorCritic(env.observation_space, env.action_space, hidden_sizes=(8,))
+    logger = Logger(output_dir=str(tmp_path / "pendulum_s0"))
+    logger.setup_pytorch_saver(ac, dict(hidden_sizes=(8,)), env)
+    logger.save_state()
+    logger.close()
+    env.close()
+
+    video = video_of_run(str(tmp_path / "pendulum_s0"), path=tmp_path / "pendulum.mp4")
+    assert len(iio.imread(video.filename)) == 200 + 1

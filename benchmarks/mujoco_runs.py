@@ -25,15 +25,17 @@ which has no test episodes. The table gives the mean and the sample standard dev
 
 Usage::
 
-    python benchmarks/mujoco.py --steps 100000            # 21 runs; about 1.5 h on 2 cores
-    python benchmarks/mujoco.py --minutes 20 --jobs 2
-    python benchmarks/mujoco.py --quick                    # tiny runs, to check the script works
-    python benchmarks/mujoco.py --collect benchmarks/results/runs/mujoco_2026-11-24_10-00-00
+    python benchmarks/mujoco_runs.py --steps 100000            # 21 runs; about 1.5 h on 2 cores
+    python benchmarks/mujoco_runs.py --minutes 20 --jobs 2
+    python benchmarks/mujoco_runs.py --quick                    # tiny runs, to check the script works
+    python benchmarks/mujoco_runs.py --collect benchmarks/results/runs/mujoco_2026-11-24_10-00-00
 
 Writes benchmarks/results/mujoco.csv (per algo and env), mujoco_runs.csv (per run),
 mujoco_machine.json and one plot per env, mujoco_<env>.png.
 """
 import argparse
+import glob
+import json
 import math
 import os.path as osp
 import sys
@@ -109,14 +111,24 @@ def epochs_for_minutes(minutes, rate, steps_per_epoch, parallel_share):
 # ----------------------------------------------------------------------------------------------
 # Collecting results
 # ----------------------------------------------------------------------------------------------
-def collect(invocation_dir, pairs, seeds):
+def finished_seeds(invocation_dir, algo, env):
+    """Seeds of the runs of (algo, env) in ``invocation_dir`` that finished an epoch, sorted."""
+    name = exp_name_of(algo, env)
+    pattern = osp.join(glob.escape(osp.join(invocation_dir, name)), glob.escape(name) + "_s*", "progress.txt")
+    seeds = []
+    for path in glob.glob(pattern):
+        suffix = osp.basename(osp.dirname(path))[len(name) + 2:]
+        if suffix.lstrip("-").isdigit():
+            seeds.append(int(suffix))
+    return sorted(seeds)
+
+
+def collect(invocation_dir, pairs):
     """Per-run and per-(algo, env) tables from the runs found in ``invocation_dir``."""
     runs = []
     for algo, env in pairs:
-        for seed in seeds:
+        for seed in finished_seeds(invocation_dir, algo, env):
             run_dir = run_dir_of(exp_name_of(algo, env), seed, invocation_dir)
-            if not osp.exists(osp.join(run_dir, "progress.txt")):
-                continue
             progress = read_progress(run_dir)
             column = performance_column(progress)
             runs.append(dict(algo=algo, env=env, seed=seed, score_column=column,
@@ -153,10 +165,10 @@ def plot_env(env, pairs, invocation_dir, results_dir, title_note):
     plt.close(ax.figure)
 
 
-def report(invocation_dir, pairs, seeds, results_dir, info, extra):
+def report(invocation_dir, pairs, results_dir, info, extra):
     """Print the table; write the CSVs, the machine description and the plots."""
     use_file_backend()
-    runs, summary = collect(invocation_dir, pairs, seeds)
+    runs, summary = collect(invocation_dir, pairs)
     if runs.empty:
         raise UserError(f"no finished run (progress.txt) under {invocation_dir}: nothing to report")
     print("\nFinal score per (algo, env), over seeds:")
@@ -165,7 +177,7 @@ def report(invocation_dir, pairs, seeds, results_dir, info, extra):
     print()
     write_csv(summary, results_path("mujoco.csv", results_dir))
     write_csv(runs, results_path("mujoco_runs.csv", results_dir))
-    write_json(dict(info, runs=invocation_dir, seeds=seeds, **extra), results_path("mujoco_machine.json", results_dir))
+    write_json(dict(info, runs=invocation_dir, **extra), results_path("mujoco_machine.json", results_dir))
     steps = sorted(set(summary["steps"]))
     note = f" ({', '.join(f'{s:,}' for s in steps)} steps per run)"
     for env in dict.fromkeys(env for _, env in pairs):
@@ -181,7 +193,8 @@ def parse_args(argv=None):
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="environment steps per run (rounded down to whole epochs)")
     budget.add_argument("--minutes", type=float, help="about this many minutes per run (measured first)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (default: 0 1 2)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                        help="seeds (default: 0 1 2; --collect finds the seeds itself)")
     parser.add_argument("--jobs", type=int, default=usable_cores(),
                         help="runs at the same time (default: one per usable core, %(default)s here)")
     parser.add_argument("--torch_threads", type=int, default=1,
@@ -198,7 +211,7 @@ def parse_args(argv=None):
                         help="only read the runs of an earlier invocation's folder and rebuild table and plots")
     parser.add_argument("--results_dir", default=None, help="where to write results (default benchmarks/results)")
     args = parser.parse_args(argv)
-    if not (args.steps or args.minutes or args.quick or args.collect):
+    if args.steps is None and args.minutes is None and not (args.quick or args.collect):
         parser.error("give a budget per run: --steps N or --minutes M (or --quick, or --collect FOLDER)")
     if args.steps is not None and args.steps < 1 or args.minutes is not None and args.minutes <= 0:
         parser.error("the budget must be positive")
@@ -218,7 +231,12 @@ def main():
     if args.collect:
         if not osp.isdir(args.collect):
             raise UserError(f"--collect {args.collect}: no such folder; give a folder made by an earlier invocation")
-        report(osp.abspath(args.collect), pairs, args.seeds, args.results_dir, info, dict(collected_only=True))
+        # The machine that ran the runs is described in the folder's plan.json (when it got that far).
+        plan_path = osp.join(args.collect, "plan.json")
+        if osp.exists(plan_path):
+            with open(plan_path, encoding="utf-8") as f:
+                info = json.load(f).get("machine", info)
+        report(osp.abspath(args.collect), pairs, args.results_dir, info, dict(collected_only=True))
         return 0
 
     invocation_dir = fresh_run_dir(osp.abspath(args.data_dir), "mujoco" + ("_quick" if args.quick else ""))
@@ -245,7 +263,8 @@ def main():
                              log=osp.join(invocation_dir, "logs", f"{name}_s{seed}.log")))
             plan.append(dict(algo=algo, env=env, seed=seed, epochs=flags["epochs"],
                              steps=flags["epochs"] * flags["steps_per_epoch"], command=" ".join(command[1:])))
-    write_json(dict(plan=plan, rates={f"{a} {e}": r for (a, e), r in rates.items()}, parallel=parallel,
+    rates_by_name = {f"{algo} {env}": rate for (algo, env), rate in rates.items()}
+    write_json(dict(machine=info, plan=plan, calibrated_steps_per_s=rates_by_name, parallel=parallel,
                     torch_threads=args.torch_threads), osp.join(invocation_dir, "plan.json"))
     print(f"\n{n_runs} runs, {parallel} at a time, {args.torch_threads} torch thread(s) each:")
     for entry in plan:
@@ -256,9 +275,9 @@ def main():
     failed = [name for name, outcome in outcomes.items() if outcome["returncode"] != 0]
     if failed:
         print(f"\n{len(failed)} run(s) failed: {', '.join(failed)} (their logs are in {invocation_dir}/logs)")
-    report(invocation_dir, pairs, args.seeds, args.results_dir, info,
+    report(invocation_dir, pairs, args.results_dir, info,
            dict(quick=args.quick, budget_steps=args.steps, budget_minutes=args.minutes, jobs=parallel,
-                torch_threads=args.torch_threads))
+                torch_threads=args.torch_threads, seeds=args.seeds))
     return 1 if failed else 0
 
 
