@@ -259,23 +259,3 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
     env.close()
     test_env.close()
     return ac
-
-
-if __name__ == '__main__':
-    import argparse
-
-    from spinup_lib.envs import make_env_fn
-    from spinup_lib.run_utils import setup_logger_kwargs
-
-    parser = argparse.ArgumentParser(description='TD3 on one environment (see also python -m spinup_lib.run)')
-    parser.add_argument('--env', type=str, default='HalfCheetah-v5')
-    parser.add_argument('--hid', type=int, default=256)
-    parser.add_argument('--l', type=int, default=2)
-    parser.add_argument('--gamma', type=float, default=0.99)
-    parser.add_argument('--seed', '-s', type=int, default=0)
-    parser.add_argument('--epochs', type=int, default=100)
-    parser.add_argument('--exp_name', type=str, default='td3')
-    args = parser.parse_args()
-
-    td3(make_env_fn(args.env), ac_kwargs=dict(hidden_sizes=[args.hid] * args.l), gamma=args.gamma,
-        seed=args.seed, epochs=args.epochs, logger_kwargs=setup_logger_kwargs(args.exp_name, args.seed))

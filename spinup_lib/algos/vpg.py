@@ -183,28 +183,3 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
 
     env.close()
     return ac
-
-
-if __name__ == '__main__':
-    import argparse
-
-    from spinup_lib.envs import make_env_fn
-    from spinup_lib.mpi import mpi_fork
-    from spinup_lib.run_utils import setup_logger_kwargs
-
-    parser = argparse.ArgumentParser(description='VPG on one environment (see also python -m spinup_lib.run)')
-    parser.add_argument('--env', type=str, default='CartPole-v1')
-    parser.add_argument('--hid', type=int, default=64)
-    parser.add_argument('--l', type=int, default=2)
-    parser.add_argument('--gamma', type=float, default=0.99)
-    parser.add_argument('--seed', '-s', type=int, default=0)
-    parser.add_argument('--cpu', type=int, default=1)
-    parser.add_argument('--steps', type=int, default=4000)
-    parser.add_argument('--epochs', type=int, default=50)
-    parser.add_argument('--exp_name', type=str, default='vpg')
-    args = parser.parse_args()
-
-    mpi_fork(args.cpu)
-    vpg(make_env_fn(args.env), ac_kwargs=dict(hidden_sizes=[args.hid] * args.l), gamma=args.gamma,
-        seed=args.seed, steps_per_epoch=args.steps, epochs=args.epochs,
-        logger_kwargs=setup_logger_kwargs(args.exp_name, args.seed))
