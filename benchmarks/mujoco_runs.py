@@ -178,9 +178,9 @@ def report(invocation_dir, pairs, results_dir, info, extra):
     write_csv(summary, results_path("mujoco.csv", results_dir))
     write_csv(runs, results_path("mujoco_runs.csv", results_dir))
     write_json(dict(info, runs=invocation_dir, **extra), results_path("mujoco_machine.json", results_dir))
-    steps = sorted(set(summary["steps"]))
-    note = f" ({', '.join(f'{s:,}' for s in steps)} steps per run)"
     for env in dict.fromkeys(env for _, env in pairs):
+        budgets = summary[summary["env"] == env]
+        note = " (" + ", ".join(f"{row.algo} {row.steps / 1000:,.0f}k" for row in budgets.itertuples()) + " steps)"
         plot_env(env, pairs, invocation_dir, results_dir, note)
 
 
