@@ -21,17 +21,19 @@ finished or interrupted invocation) and rebuilds the table and plots without run
 
 The score of a run is its last epoch's AverageTestEpRet (the mean return of the deterministic
 test episodes) for SAC and TD3, and its last epoch's AverageEpRet (training episodes) for PPO,
-which has no test episodes. The table gives the mean and the sample standard deviation over seeds.
+which has no test episodes. The table gives the mean and the sample standard deviation over seeds,
+and the same for the mean of the last 5 epochs' scores, which one unlucky test epoch moves less
+(Hopper and Walker2d test returns swing by hundreds from one epoch to the next).
 
 Usage::
 
-    python benchmarks/mujoco_runs.py --steps 100000            # 21 runs; about 1.5 h on 2 cores
-    python benchmarks/mujoco_runs.py --minutes 20 --jobs 2
+    python benchmarks/mujoco_runs.py --minutes 12 --jobs 2      # 21 runs; 2 h 26 min on 2 cores
+    python benchmarks/mujoco_runs.py --steps 100000
     python benchmarks/mujoco_runs.py --quick                    # tiny runs, to check the script works
     python benchmarks/mujoco_runs.py --collect benchmarks/results/runs/mujoco_2026-11-24_10-00-00
 
 Writes benchmarks/results/mujoco.csv (per algo and env), mujoco_runs.csv (per run),
-mujoco_machine.json and one plot per env, mujoco_<env>.png.
+mujoco_machine.json, mujoco_plan.json (every run's command) and one plot per env, mujoco_<env>.png.
 """
 import argparse
 import glob
@@ -58,6 +60,9 @@ QUICK_FLAGS = dict(off_policy=dict(steps_per_epoch=200, start_steps=100, update_
                                    num_test_episodes=1, max_ep_len=100),
                    on_policy=dict(steps_per_epoch=200, max_ep_len=100))
 QUICK_EPOCHS = 2
+# What plan.json records about an invocation, besides the machine and the commands.
+INVOCATION_KEYS = ("quick", "budget_steps", "budget_minutes", "jobs", "torch_threads", "seeds",
+                   "calibrated_steps_per_s")
 # Calibration runs for --minutes: two epochs, the speed is read from the second.
 CALIBRATION_FLAGS = dict(off_policy=dict(epochs=2, steps_per_epoch=1000, start_steps=0, update_after=100,
                                          num_test_episodes=3),
@@ -132,7 +137,8 @@ def collect(invocation_dir, pairs):
             progress = read_progress(run_dir)
             column = performance_column(progress)
             runs.append(dict(algo=algo, env=env, seed=seed, score_column=column,
-                             final=progress[column].iloc[-1], epochs=len(progress),
+                             final=progress[column].iloc[-1], last5=progress[column].iloc[-5:].mean(),
+                             best=progress[column].max(), epochs=len(progress),
                              steps=int(progress["TotalEnvInteracts"].iloc[-1]),
                              train_s=progress["Time"].iloc[-1], run_dir=run_dir))
     runs = pd.DataFrame(runs)
@@ -142,6 +148,7 @@ def collect(invocation_dir, pairs):
                .agg(seeds=("seed", "count"), steps=("steps", "min"), final_mean=("final", "mean"),
                     final_std=("final", "std"), final_min=("final", "min"), final_max=("final", "max"),
                     finals=("final", lambda s: ";".join(f"{v:.1f}" for v in s)),
+                    last5_mean=("last5", "mean"), last5_std=("last5", "std"),
                     score_column=("score_column", "first"), train_s_mean=("train_s", "mean"))
                .reset_index())
     summary["runs_dir"] = invocation_dir
@@ -172,12 +179,25 @@ def report(invocation_dir, pairs, results_dir, info, extra):
     if runs.empty:
         raise UserError(f"no finished run (progress.txt) under {invocation_dir}: nothing to report")
     print("\nFinal score per (algo, env), over seeds:")
-    print_table(summary[["algo", "env", "seeds", "steps", "final_mean", "final_std", "finals", "score_column"]],
+    print_table(summary[["algo", "env", "seeds", "steps", "final_mean", "final_std", "finals",
+                         "last5_mean", "last5_std", "score_column"]],
                 float_format="{:.1f}".format)
     print()
     write_csv(summary, results_path("mujoco.csv", results_dir))
     write_csv(runs, results_path("mujoco_runs.csv", results_dir))
-    write_json(dict(info, runs=invocation_dir, **extra), results_path("mujoco_machine.json", results_dir))
+    machine_path = results_path("mujoco_machine.json", results_dir)
+    record = dict(info, runs=invocation_dir, **extra)
+    if extra.get("collected_only") and osp.exists(machine_path):
+        # Re-collecting the same folder keeps what its own invocation recorded (its budget, say).
+        with open(machine_path, encoding="utf-8") as f:
+            earlier = json.load(f)
+        if earlier.get("runs") == invocation_dir:
+            record = dict(earlier, **record)
+    write_json(record, machine_path)
+    plan_path = osp.join(invocation_dir, "plan.json")
+    if osp.exists(plan_path):  # every run's exact command, beside the results
+        with open(plan_path, encoding="utf-8") as f:
+            write_json(json.load(f)["plan"], results_path("mujoco_plan.json", results_dir))
     for env in dict.fromkeys(env for _, env in pairs):
         budgets = summary[summary["env"] == env]
         note = " (" + ", ".join(f"{row.algo} {row.steps / 1000:,.0f}k" for row in budgets.itertuples()) + " steps)"
@@ -231,12 +251,16 @@ def main():
     if args.collect:
         if not osp.isdir(args.collect):
             raise UserError(f"--collect {args.collect}: no such folder; give a folder made by an earlier invocation")
-        # The machine that ran the runs is described in the folder's plan.json (when it got that far).
+        # The machine that ran the runs, and the invocation's budget, are in the folder's
+        # plan.json (when it got that far); the table and plots are rebuilt from progress.txt.
+        extra = dict(collected_only=True)
         plan_path = osp.join(args.collect, "plan.json")
         if osp.exists(plan_path):
             with open(plan_path, encoding="utf-8") as f:
-                info = json.load(f).get("machine", info)
-        report(osp.abspath(args.collect), pairs, args.results_dir, info, dict(collected_only=True))
+                plan = json.load(f)
+            info = plan.get("machine", info)
+            extra.update({key: plan[key] for key in INVOCATION_KEYS if key in plan})
+        report(osp.abspath(args.collect), pairs, args.results_dir, info, extra)
         return 0
 
     invocation_dir = fresh_run_dir(osp.abspath(args.data_dir), "mujoco" + ("_quick" if args.quick else ""))
@@ -264,8 +288,9 @@ def main():
             plan.append(dict(algo=algo, env=env, seed=seed, epochs=flags["epochs"],
                              steps=flags["epochs"] * flags["steps_per_epoch"], command=" ".join(command[1:])))
     rates_by_name = {f"{algo} {env}": rate for (algo, env), rate in rates.items()}
-    write_json(dict(machine=info, plan=plan, calibrated_steps_per_s=rates_by_name, parallel=parallel,
-                    torch_threads=args.torch_threads), osp.join(invocation_dir, "plan.json"))
+    invocation = dict(quick=args.quick, budget_steps=args.steps, budget_minutes=args.minutes, jobs=parallel,
+                      torch_threads=args.torch_threads, seeds=args.seeds, calibrated_steps_per_s=rates_by_name)
+    write_json(dict(machine=info, plan=plan, **invocation), osp.join(invocation_dir, "plan.json"))
     print(f"\n{n_runs} runs, {parallel} at a time, {args.torch_threads} torch thread(s) each:")
     for entry in plan:
         print(f"    {entry['algo']:>4} {entry['env']:<15} seed {entry['seed']}: {entry['epochs']} epochs "
@@ -275,9 +300,7 @@ def main():
     failed = [name for name, outcome in outcomes.items() if outcome["returncode"] != 0]
     if failed:
         print(f"\n{len(failed)} run(s) failed: {', '.join(failed)} (their logs are in {invocation_dir}/logs)")
-    report(invocation_dir, pairs, args.results_dir, info,
-           dict(quick=args.quick, budget_steps=args.steps, budget_minutes=args.minutes, jobs=parallel,
-                torch_threads=args.torch_threads, seeds=args.seeds))
+    report(invocation_dir, pairs, args.results_dir, info, invocation)
     return 1 if failed else 0
 
 
