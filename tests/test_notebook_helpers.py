@@ -251,3 +251,57 @@ def test_video_of_run_ends_episodes_at_the_saved_time_limit(tmp_path):
 
     video = video_of_run(str(tmp_path / "pendulum_s0"), path=tmp_path / "pendulum.mp4")
     assert len(iio.imread(video.filename)) == 200 + 1
+
+
+# ----------------------------------------------------------------------------------------------
+# show_source / source_region and hyperparameter_table
+# ----------------------------------------------------------------------------------------------
+def test_show_source_reads_an_inner_function_from_the_file():
+    region = notebook.show_source("spinup_lib.algos.ppo", "compute_loss_pi")
+    assert region.path == "spinup_lib/algos/ppo.py"
+    assert region.text.startswith("def compute_loss_pi(")
+    source = open(os.path.join(os.path.dirname(notebook.__file__), "algos", "ppo.py")).read().splitlines()
+    assert source[region.start - 1].strip().startswith("def compute_loss_pi(")
+    assert "torch.clamp(ratio" in region.text
+    assert "lines" in region._repr_html_() and "compute_loss_pi" in region._repr_html_()
+
+
+def test_show_source_reads_a_marked_region_without_its_markers():
+    # A marked region is found by name: write a small module into the package for the test.
+    module_file = os.path.join(os.path.dirname(notebook.__file__), "_region_probe.py")
+    with open(module_file, "w") as f:
+        f.write("def f(x):\n    # region: the-sum\n    y = x + 1\n    z = y * 2\n    # endregion\n    return z\n")
+    try:
+        region = notebook.source_region("spinup_lib._region_probe", "the-sum")
+        assert region.text == "y = x + 1\nz = y * 2"
+        assert (region.start, region.end) == (3, 4)
+        # a function that contains a region is shown without the marker lines
+        assert "# region" not in notebook.source_region("spinup_lib._region_probe", "f").text
+    finally:
+        os.remove(module_file)
+
+
+@pytest.mark.parametrize("module, name", [
+    ("spinup_lib.algos.ppo", "no_such_function"),
+    ("os", "path"),                      # outside the library: refused, never imported for display
+    ("spinup_lib.no_such_module", "x"),
+])
+def test_show_source_refuses_what_is_not_there(module, name):
+    with pytest.raises(UserError):
+        notebook.show_source(module, name)
+
+
+def test_hyperparameter_table_follows_the_signature_and_docstring():
+    from spinup_lib.algos.ppo import ppo
+
+    table = notebook.hyperparameter_table(ppo)
+    assert list(table.columns) == ["parameter", "default", "description"]
+    rows = table.set_index("parameter")
+    assert rows.loc["clip_ratio", "default"] == "0.2"
+    assert "epsilon" in rows.loc["clip_ratio", "description"]
+    assert rows.loc["env_fn", "default"] == "(required)"
+    # every hyperparameter of every algorithm is documented in its docstring
+    from spinup_lib.algos import ddpg, sac, td3, trpo, vpg
+    for fn in (vpg.vpg, trpo.trpo, ppo, ddpg.ddpg, td3.td3, sac.sac):
+        undocumented = notebook.hyperparameter_table(fn).query("description == ''")["parameter"].tolist()
+        assert undocumented == [], f"{fn.__name__} does not document {undocumented}"
