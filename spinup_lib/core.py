@@ -369,6 +369,7 @@ class ReplayBuffer:
         self.rew_buf = np.zeros(size, dtype=np.float32)
         self.done_buf = np.zeros(size, dtype=np.float32)
         self.ptr, self.size, self.max_size = 0, 0, int(size)
+        self.total_stored = 0  # transitions stored ever (checkpoints save only the new ones)
         self.rng = np.random.default_rng(seed)
 
     def store(self, obs, act, rew, next_obs, done):
@@ -379,6 +380,7 @@ class ReplayBuffer:
         self.done_buf[self.ptr] = done
         self.ptr = (self.ptr + 1) % self.max_size
         self.size = min(self.size + 1, self.max_size)
+        self.total_stored += 1
 
     def sample_batch(self, batch_size=32):
         """A uniformly random minibatch as a dict of tensors: obs, obs2, act, rew, done."""
@@ -392,7 +394,8 @@ class ReplayBuffer:
         n = self.size
         return dict(obs=self.obs_buf[:n].copy(), obs2=self.obs2_buf[:n].copy(), act=self.act_buf[:n].copy(),
                     rew=self.rew_buf[:n].copy(), done=self.done_buf[:n].copy(),
-                    ptr=self.ptr, size=self.size, max_size=self.max_size, rng=self.rng.bit_generator.state)
+                    ptr=self.ptr, size=self.size, max_size=self.max_size, rng=self.rng.bit_generator.state,
+                    total_stored=self.total_stored)
 
     def load_state_dict(self, state):
         if state["max_size"] != self.max_size:
@@ -402,4 +405,5 @@ class ReplayBuffer:
         for name in ("obs", "obs2", "act", "rew", "done"):
             getattr(self, f"{name}_buf")[:n] = state[name]
         self.ptr, self.size = state["ptr"], n
+        self.total_stored = state.get("total_stored", n)
         self.rng.bit_generator.state = state["rng"]

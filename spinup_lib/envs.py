@@ -1,5 +1,6 @@
 """Environments: building them from an id, remembering how, and rendering without a screen."""
 import difflib
+import functools
 import os
 
 import numpy as np
@@ -7,20 +8,143 @@ import numpy as np
 from spinup_lib.errors import UserError
 
 
-def configure_headless_rendering():
-    """Pick an off-screen OpenGL backend for MuJoCo when there is no display.
+#: Shared libraries whose presence makes a headless OpenGL backend usable on Linux, best first.
+_HEADLESS_GL_LIBRARIES = {"egl": ("libEGL.so.1", "libEGL.so"),
+                          "osmesa": ("libOSMesa.so.8", "libOSMesa.so.6", "libOSMesa.so")}
 
-    MuJoCo's default (GLFW) needs a window system. Without one, EGL with Mesa's software
-    renderer draws frames on any Linux machine. Must run before ``mujoco`` is imported;
-    a user's own MUJOCO_GL setting always wins.
+
+def library_loads(filename):
+    """Whether the shared library ``filename`` can be loaded into this process (e.g. 'libEGL.so.1')."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(filename)
+    except OSError:
+        return False
+    return True
+
+
+def choose_mujoco_gl(platform, environ, can_load=library_loads):
+    """The OpenGL backend MuJoCo should draw with: 'egl', 'osmesa', or None to leave MUJOCO_GL alone.
+
+    A pure function of its arguments, so the choice can be tested for any platform:
+
+    * a MUJOCO_GL the user set always wins (None: nothing to change);
+    * macOS ('darwin') and Windows ('win32'): None, MuJoCo picks CGL/GLFW or WGL/GLFW itself
+      (an 'egl' there makes ``import mujoco`` fail);
+    * Linux (WSL2 included) with an X11 or Wayland display: None, GLFW opens windows;
+    * Linux without a display: 'egl' when libEGL loads (Mesa draws in software, or a GPU
+      driver), else 'osmesa' when libOSMesa loads, else None (GLFW, which will say what is missing).
+
+    Args:
+        platform: ``sys.platform``: 'linux', 'darwin', 'win32'...
+        environ: the environment variables, a mapping like ``os.environ``.
+        can_load: ``filename -> bool``, whether a shared library loads (see :func:`library_loads`);
+            only called on Linux without a display.
     """
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("MUJOCO_GL", "egl")
-        os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
-        # pygame (classic-control rendering) otherwise complains about the missing display
-        # and audio device on stderr, in lines that look like our own errors.
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    if environ.get("MUJOCO_GL"):
+        return None
+    if not platform.startswith("linux"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    for backend, filenames in _HEADLESS_GL_LIBRARIES.items():
+        if any(can_load(name) for name in filenames):
+            return backend
+    return None
+
+
+def rendering_settings(platform, environ, can_load=library_loads):
+    """The environment variables to set so that envs render without a screen; a dict, maybe empty.
+
+    MUJOCO_GL (and PYOPENGL_PLATFORM, which must agree with it) from :func:`choose_mujoco_gl`;
+    on Linux without a display also SDL's dummy drivers, without which pygame (classic-control
+    rendering) complains about the missing display and audio device on stderr. Variables
+    the user set are never in the result.
+    """
+    settings = {}
+    backend = choose_mujoco_gl(platform, environ, can_load)
+    if backend is not None:
+        settings["MUJOCO_GL"] = backend
+        settings["PYOPENGL_PLATFORM"] = backend
+    headless_linux = platform.startswith("linux") and not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    if headless_linux:
+        settings["SDL_VIDEODRIVER"] = "dummy"
+        settings["SDL_AUDIODRIVER"] = "dummy"
+    return {name: value for name, value in settings.items() if not environ.get(name)}
+
+
+def configure_headless_rendering():
+    """Choose how envs render on this machine (see :func:`rendering_settings`) and set it in os.environ.
+
+    Returns the variables it set. It must run before MuJoCo's first import, which fixes MuJoCo's
+    OpenGL backend; gymnasium reads MUJOCO_GL again when it draws its first frame.
+    :func:`prepare_rendering_on_first_import` arranges for it to run at that moment.
+    """
+    import sys
+
+    settings = rendering_settings(sys.platform, os.environ)
+    os.environ.update(settings)
+    return settings
+
+
+class _OnFirstImport:
+    """A ``sys.meta_path`` entry that calls ``before()`` just before module ``name`` is first imported
+    and ``after(module)`` once it has loaded, then steps aside: the import itself is the normal one."""
+
+    def __init__(self, name, before=None, after=None):
+        self.name, self.before, self.after = name, before, after
+
+    def find_spec(self, fullname, path=None, target=None):
+        import sys
+
+        if fullname != self.name:
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        if self.before is not None:
+            self.before()
+        for finder in sys.meta_path:  # the finders that would have found it without us
+            spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if self.after is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            exec_module, after = spec.loader.exec_module, self.after
+
+            def exec_then_after(module):
+                exec_module(module)
+                after(module)
+
+            spec.loader.exec_module = exec_then_after  # this module's own loader object only
+        return spec
+
+
+def prepare_rendering_on_first_import():
+    """Set up rendering when it is first needed, never at ``import spinup_lib``.
+
+    MuJoCo reads MUJOCO_GL when it is imported (by gymnasium, when the first MuJoCo env is made),
+    and refuses a backend its platform lacks, so the choice is made at that moment:
+    :func:`configure_headless_rendering` runs just before MuJoCo (or pygame) is first imported,
+    and :func:`route_mujoco_warnings` just after. When MuJoCo is already imported, both run now.
+    """
+    import sys
+
+    if "mujoco" in sys.modules or "pygame" in sys.modules:
+        configure_headless_rendering()
+    else:
+        hooked = {hook.name for hook in sys.meta_path if isinstance(hook, _OnFirstImport)}
+        for name in ("mujoco", "pygame"):
+            if name not in hooked:
+                sys.meta_path.insert(0, _OnFirstImport(name, before=configure_headless_rendering,
+                                                       after=_route_warnings_of if name == "mujoco" else None))
+    if "mujoco" in sys.modules:
+        route_mujoco_warnings()
+
+
+def _route_warnings_of(mujoco_module):
+    route_mujoco_warnings()
 
 
 def route_mujoco_warnings():
@@ -44,15 +168,81 @@ def route_mujoco_warnings():
     mujoco.set_mju_user_warning(on_warning)
 
 
+# gymnasium's extras, by the Python package they install (for "pip install gymnasium[extra]").
+_EXTRA_OF_PACKAGE = {"jax": "jax", "jaxlib": "jax", "Box2D": "box2d", "mujoco": "mujoco",
+                     "pygame": "classic-control", "ale_py": "atari", "shimmy": "other"}
+
+
+def _is_moved_away(spec):
+    """Whether gymnasium registers ``spec`` only to say it moved (MuJoCo v2/v3, the gym shims)."""
+    entry = spec.entry_point
+    return (callable(entry) and getattr(entry, "__module__", "").startswith("gymnasium")
+            and getattr(entry, "__name__", "").startswith("_raise"))
+
+
+def _newest_version(spec):
+    """The id of the newest version of ``spec``'s env that gymnasium can make, or None."""
+    import gymnasium as gym
+
+    newer = [other for other in gym.registry.values()
+             if (other.namespace, other.name) == (spec.namespace, spec.name)
+             and (other.version or 0) > (spec.version or 0) and not _is_moved_away(other)]
+    return max(newer, key=lambda other: other.version).id if newer else None
+
+
+def _missing_package(err):
+    """The name of the missing Python package behind an import error (or one it caused), or None."""
+    while err is not None:
+        if isinstance(err, ModuleNotFoundError) and err.name:
+            return err.name.split(".")[0]
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def check_env_id(env_id):
-    """Raise UserError for an id gymnasium does not know, suggesting close matches."""
+    """Raise UserError for an id gymnasium cannot make, saying what to use or install instead.
+
+    * an unknown id: close matches;
+    * an old version gymnasium keeps only to say it moved (``Hopper-v3``): the version to use;
+    * an env whose code needs a package that is not installed (``phys2d/CartPole-v1`` needs
+      jax): what to install, and the plain env of the same name if there is one.
+
+    Nothing is built: at most the module the registry names for the env is imported.
+    """
+    import importlib
+
     import gymnasium as gym
 
     if not isinstance(env_id, str) or env_id not in gym.registry:
-        known = list(gym.registry.keys())
+        known = [key for key, spec in gym.registry.items() if not _is_moved_away(spec)]
         close = difflib.get_close_matches(str(env_id), known, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}?" if close else "see gymnasium.pprint_registry() for the list."
         raise UserError(f"unknown environment id '{env_id}': {hint}")
+    spec = gym.registry[env_id]
+    if _is_moved_away(spec):
+        newer = _newest_version(spec)
+        if newer:
+            raise UserError(f"{env_id} is an old version that gymnasium {gym.__version__} no longer runs: use {newer}")
+        if "shimmy" in spec.entry_point.__name__:
+            raise UserError(f"{env_id} wraps environments of the old gym package: pip install \"shimmy[gym-v26]\"")
+        raise UserError(f"{env_id} is not part of gymnasium {gym.__version__} any more: "
+                        "see https://gymnasium.farama.org for where it moved")
+    if not isinstance(spec.entry_point, str):
+        return
+    module_name = spec.entry_point.split(":")[0]
+    try:
+        importlib.import_module(module_name)
+    except Exception as err:  # a package the env needs is missing (or broken)
+        package = _missing_package(err)
+        plain = spec.name + (f"-v{spec.version}" if spec.version is not None else "")
+        instead = f", or use {plain}" if spec.namespace and plain in gym.registry else ""
+        if package:
+            extra = _EXTRA_OF_PACKAGE.get(package)
+            install = f'pip install "gymnasium[{extra}]"' if extra else f"pip install {package}"
+            raise UserError(f"{env_id} needs the Python package '{package}', which is not installed: "
+                            f"{install}{instead}") from err
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        raise UserError(f"{env_id} cannot be made here ({type(err).__name__}: {first_line}){instead}") from err
 
 
 class EnvMaker:
@@ -95,42 +285,164 @@ def env_spec_json(env):
         return None
 
 
+# Modules whose wrappers a saved env spec may name (the spec is data read from a file).
+TRUSTED_WRAPPER_MODULES = ("gymnasium.wrappers", "spinup_lib")
+
+
 def make_env_from_spec_json(spec_json, **kwargs):
-    """Rebuild an env from :func:`env_spec_json`'s output (extra kwargs such as render_mode)."""
+    """Rebuild an env from :func:`env_spec_json`'s output (extra kwargs such as render_mode).
+
+    The JSON may come from a file someone sent, and gymnasium imports and calls the entry
+    points a spec names: so the env must be one of gymnasium's registry, with the entry point
+    registered for its id, and its wrappers must come from gymnasium.wrappers (or spinup_lib).
+    Anything else is a UserError, before anything is imported or called.
+    """
+    import json
+
     import gymnasium as gym
     from gymnasium.envs.registration import EnvSpec
 
-    spec = EnvSpec.from_json(spec_json)
+    try:
+        spec = EnvSpec.from_json(spec_json)
+    except (json.JSONDecodeError, TypeError, ValueError, KeyError) as err:
+        raise UserError(f"the saved environment spec cannot be read ({type(err).__name__}: {err})") from None
+    check_env_id(spec.id)
+    registered = gym.registry[spec.id].entry_point
+    if spec.entry_point != registered:
+        raise UserError(f"the saved spec of {spec.id} names the entry point {spec.entry_point!r}, not the "
+                        f"registered {registered!r}: it is refused; pass the env yourself (--env ID)")
+    for wrapper in spec.additional_wrappers:
+        module = wrapper.entry_point.split(":")[0] if isinstance(wrapper.entry_point, str) else ""
+        if not any(module == m or module.startswith(m + ".") for m in TRUSTED_WRAPPER_MODULES):
+            raise UserError(f"the saved spec of {spec.id} names the wrapper {wrapper.entry_point!r}, outside "
+                            f"{', '.join(TRUSTED_WRAPPER_MODULES)}: it is refused; pass the env yourself (--env ID)")
     return gym.make(spec, **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------
 # The exact state of an env mid-episode, so a resumed run continues where it stopped
 # ----------------------------------------------------------------------------------------------
-_PLAIN = (bool, int, float, str, type(None))
+# Attributes that are how an env was built, not where it is: env_fn builds them again. (The
+# random generators are saved on their own; screens, clocks and renderers hold no state.)
+_WRAPPER_SETTINGS = frozenset({"env", "_saved_kwargs", "_action_space", "_observation_space", "_metadata",
+                               "_cached_spec", "_reward_range", "spec", "_np_random"})
+_RAW_SETTINGS = frozenset({"np_random", "_np_random", "spec", "screen", "clock", "model", "data",
+                           "mujoco_renderer", "viewer", "_viewers", "renderer", "window", "surf"})
+
+
+class _NotPlainData(Exception):
+    """A value that is not made of numbers, strings, arrays and containers of them."""
+
+
+def _is_setting(value):
+    """True for the parts of an env that describe how it was built (spaces, specs, functions)."""
+    from gymnasium import Space
+    from gymnasium.envs.registration import EnvSpec
+
+    return isinstance(value, (Space, EnvSpec, type)) or callable(value) or type(value).__name__ == "module"
+
+
+def _plain_copy(value, objects_allowed=True, depth=0):
+    """A copy of ``value`` made only of plain data; raises _NotPlainData for anything else.
+
+    Plain data: None, bools, numbers, strings, bytes, numpy scalars and (non-object) arrays,
+    lists, tuples, deques and dicts of them, and small helper objects whose attributes are all
+    plain data (such as the running statistics of NormalizeObservation), written as
+    ``{"__object_attrs__": class name, "attrs": {...}}``.
+    """
+    import collections
+
+    if value is None or isinstance(value, (bool, int, float, str, bytes, np.generic)):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise _NotPlainData
+        return value.copy()
+    if depth > 8:  # deeper than any state worth saving, or a cycle
+        raise _NotPlainData
+    copy = functools.partial(_plain_copy, objects_allowed=objects_allowed, depth=depth + 1)
+    if type(value) in (list, tuple):
+        return type(value)(copy(item) for item in value)
+    if type(value) is collections.deque:
+        return collections.deque((copy(item) for item in value), maxlen=value.maxlen)
+    if type(value) is dict:
+        if not all(isinstance(key, (str, int)) for key in value):
+            raise _NotPlainData
+        return {key: copy(item) for key, item in value.items()}
+    attributes = getattr(value, "__dict__", None)
+    if objects_allowed and isinstance(attributes, dict) and not hasattr(type(value), "__slots__"):
+        # Only plain data inside: no objects within objects (simulators are webs of those).
+        return {"__object_attrs__": type(value).__qualname__,
+                "attrs": {key: _plain_copy(item, objects_allowed=False, depth=depth + 1)
+                          for key, item in attributes.items()}}
+    raise _NotPlainData
+
+
+def _plain_attributes(obj, settings):
+    """(saved, unsaved): ``obj``'s attributes as plain data, and the names of those that are not."""
+    saved, unsaved = {}, []
+    for key, value in vars(obj).items():
+        if key in settings or _is_setting(value):
+            continue
+        try:
+            saved[key] = _plain_copy(value)
+        except _NotPlainData:
+            unsaved.append(key)
+    return saved, unsaved
+
+
+def _restore_attributes(obj, attributes):
+    """Set ``obj``'s attributes from :func:`_plain_attributes`; return the names that could not be."""
+    failed = []
+    for key, value in attributes.items():
+        if isinstance(value, dict) and "__object_attrs__" in value:
+            # A helper object (e.g. RunningMeanStd): fill the one the new env already has.
+            target = getattr(obj, key, None)
+            if target is None or type(target).__qualname__ != value["__object_attrs__"]:
+                failed.append(key)
+                continue
+            vars(target).update(value["attrs"])
+        else:
+            setattr(obj, key, value)
+    return failed
 
 
 def _rng_state(rng):
     return None if rng is None else rng.bit_generator.state
 
 
+def _layers(env):
+    """The gymnasium.Wrapper layers of ``env`` from the outside in, and the raw env."""
+    wrappers, layer = [], env
+    while hasattr(layer, "env"):
+        wrappers.append(layer)
+        layer = layer.env
+    return wrappers, layer
+
+
 def get_env_state(env):
     """Everything needed to continue ``env`` exactly: simulator, wrappers and random states.
 
-    MuJoCo envs give their full integration state (mj_getState); other pure-Python envs
-    (classic control) are copied whole. Wrapper counters such as TimeLimit's elapsed steps
-    are kept too. Envs that can be neither (Box2D) return ``exact=False`` and are reset on resume.
-    """
-    import copy
-    import pickle
+    Returns plain data (numbers, strings, numpy arrays, lists and dicts), which a checkpoint
+    stores without pickling objects:
 
-    wrappers, layer = [], env
-    while hasattr(layer, "env"):  # gymnasium.Wrapper layers down to the raw env
-        wrappers.append({k: v for k, v in vars(layer).items() if isinstance(v, _PLAIN)})
-        layer = layer.env
-    raw = layer
-    state = dict(wrappers=wrappers, np_random=_rng_state(getattr(raw, "_np_random", None)),
-                 action_space_rng=_rng_state(getattr(env.action_space, "_np_random", None)), exact=True)
+    * ``wrappers``: for each wrapper layer, its type and its state attributes: counters such as
+      TimeLimit's elapsed steps, and running statistics such as NormalizeObservation's;
+    * ``np_random``, ``action_space_rng``: the env's and its action space's random generators;
+    * ``mujoco``: a MuJoCo env's full integration state (mj_getState), ``attrs``: the raw env's
+      other attributes (the whole state of a pure-Python env such as CartPole);
+    * ``exact``: False when the simulator's state cannot be saved (Box2D worlds), with
+      ``simulator`` naming what is lost; ``not_saved``: wrapper attributes that are not plain data.
+    """
+    wrappers, raw = _layers(env)
+    saved_wrappers, not_saved = [], []
+    for layer in wrappers:
+        attrs, unsaved = _plain_attributes(layer, _WRAPPER_SETTINGS)
+        saved_wrappers.append(dict(type=type(layer).__name__, attrs=attrs))
+        not_saved += [f"{type(layer).__name__}.{key}" for key in unsaved]
+    state = dict(wrappers=saved_wrappers, not_saved=not_saved, exact=True,
+                 np_random=_rng_state(getattr(raw, "_np_random", None)),
+                 action_space_rng=_rng_state(getattr(env.action_space, "_np_random", None)))
     if hasattr(raw, "model") and hasattr(raw, "data") and type(raw.data).__name__ == "MjData":
         import mujoco
 
@@ -138,35 +450,45 @@ def get_env_state(env):
         physics = np.empty(mujoco.mj_stateSize(raw.model, spec))
         mujoco.mj_getState(raw.model, raw.data, physics, spec)
         state["mujoco"] = physics
-    else:
-        try:
-            attrs = {k: v for k, v in vars(raw).items() if k not in ("screen", "clock", "np_random", "_np_random")}
-            state["attrs"] = pickle.dumps(copy.deepcopy(attrs))
-        except Exception:  # e.g. Box2D worlds cannot be copied
-            state["exact"] = False
+    attrs, unsaved = _plain_attributes(raw, _RAW_SETTINGS)
+    state["attrs"] = attrs
+    if unsaved:  # e.g. a Box2D world: the simulator itself cannot be written down
+        state["exact"] = False
+        state["simulator"] = f"{type(raw).__name__}'s {', '.join(unsaved)}"
     return state
 
 
 def set_env_state(env, state):
-    """Put ``env`` (built by the same env_fn) back into a state from :func:`get_env_state`."""
-    import pickle
+    """Put ``env`` (built by the same env_fn) back into a state from :func:`get_env_state`.
 
-    layer, i = env, 0
-    while hasattr(layer, "env"):
-        if i < len(state["wrappers"]):
-            for k, v in state["wrappers"][i].items():
-                setattr(layer, k, v)
-        layer, i = layer.env, i + 1
-    raw = layer
+    Random generators and wrapper state are always restored; the simulator only when
+    ``state['exact']`` (otherwise the env is left as it is: call ``env.reset()`` to start a
+    consistent episode, as ``spinup_lib.checkpoint.restore_env`` does).
+
+    Returns:
+        list of str: what could not be restored (empty when everything was).
+    """
+    wrappers, raw = _layers(env)
+    not_restored = list(state.get("not_saved", []))
+    saved_wrappers = state["wrappers"]
+    if [type(layer).__name__ for layer in wrappers] != [saved["type"] for saved in saved_wrappers]:
+        not_restored.append("the wrappers (this env has other wrappers than the saved one)")
+    else:
+        for layer, saved in zip(wrappers, saved_wrappers):
+            failed = _restore_attributes(layer, saved["attrs"])
+            not_restored += [f"{type(layer).__name__}.{key}" for key in failed]
     if state["np_random"] is not None:
         raw.np_random.bit_generator.state = state["np_random"]
     if state["action_space_rng"] is not None:
         env.action_space.np_random.bit_generator.state = state["action_space_rng"]
+    if not state["exact"]:
+        not_restored.append(state.get("simulator", "the simulator's state"))
+        return not_restored
+    failed = _restore_attributes(raw, state.get("attrs", {}))
+    not_restored += [f"{type(raw).__name__}.{key}" for key in failed]
     if "mujoco" in state:
         import mujoco
 
         mujoco.mj_setState(raw.model, raw.data, state["mujoco"], mujoco.mjtState.mjSTATE_INTEGRATION)
         mujoco.mj_forward(raw.model, raw.data)
-    elif "attrs" in state:
-        for k, v in pickle.loads(state["attrs"]).items():
-            setattr(raw, k, v)
+    return not_restored

@@ -1,10 +1,16 @@
-"""What a run leaves behind: the epoch table, its config, saved agents, resume checkpoints.
+"""What a run leaves behind: the epoch table, its config and saved agents.
 
 :class:`Logger` writes ``progress.txt`` (one tab-separated row per epoch) and
 ``config.json``; :class:`EpochLogger` adds per-epoch statistics of values stored many
 times an epoch (``store(EpRet=...)``, then ``log_tabular('EpRet', with_min_and_max=True)``).
-The same logger saves the agent for replay (``pyt_save/model.pt``) and checkpoints that
-let a killed run continue exactly where it was (``checkpoint.pt``).
+The same logger saves the agent for replay (``pyt_save/model.pt``), and hands the
+checkpoints that let a killed run continue exactly where it was (``checkpoint.pt``) to
+:mod:`spinup_lib.checkpoint`, which owns their format.
+
+Nothing is written before the run has something to keep: the run directory, config.json
+and progress.txt appear with the first epoch's row (or the first save), so a run that
+stops on a mistake or is killed during its first epoch leaves nothing behind that would
+block running the corrected command.
 
 With several MPI processes, every process builds the logger and calls the same methods:
 statistics span all processes, only process 0 writes the table, config and agent, and
@@ -14,26 +20,39 @@ import contextlib
 import json
 import os
 import os.path as osp
-import random
 import sys
 import time
 import weakref
 
-import cloudpickle
 import numpy as np
 import torch
 
+# The checkpoint functions were part of this module; they keep working from here.
+from spinup_lib.checkpoint import (  # noqa: F401
+    CHECKPOINT_KEYS,
+    atomic_torch_save,
+    call_record,
+    checkpoint_path,
+    complete_call_record,
+    dotted_path,
+    get_rng_state,
+    load_checkpoint,
+    remove_stale_temporary_files,
+    restore_checkpoint,
+    set_rng_state,
+)
+from spinup_lib.checkpoint import save_checkpoint as _save_checkpoint
 from spinup_lib.envs import env_spec_json
 from spinup_lib.errors import UserError
 from spinup_lib.mpi import broadcast, mpi_statistics_scalar, num_procs, proc_id
 
-#: Version of the layout of saved agents and checkpoints.
+#: Version of the layout of saved agents (checkpoints: spinup_lib.checkpoint.CHECKPOINT_FORMAT).
 FORMAT_VERSION = 1
 CONFIG_FNAME = "config.json"
 SAVE_SUBDIR = "pyt_save"
 
-# Keys a checkpoint always has; the state an algorithm saves must not use them.
-CHECKPOINT_KEYS = ("format", "algo", "epoch", "call", "rng", "num_procs")
+#: Files and folders that make a directory a run's: a new run never writes into one.
+RUN_FILES = ("progress.txt", CONFIG_FNAME, "checkpoint.pt", SAVE_SUBDIR, "checkpoint_chunks")
 
 _COLOR_CODES = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36,
                     white=37, crimson=38)
@@ -104,18 +123,6 @@ def _json_key(key, in_progress):
     return converted if isinstance(converted, str) else str(converted)
 
 
-def dotted_path(obj):
-    """The import path of a class or function, e.g. ``'torch.nn.modules.activation.Tanh'``."""
-    module = getattr(obj, "__module__", None)
-    name = getattr(obj, "__qualname__", None) or obj.__name__
-    # Built-ins such as torch.tanh report a qualname inside a private class; the plain
-    # module-level name imports back, so prefer it when it is the same object.
-    short = getattr(obj, "__name__", None)
-    if module in sys.modules and short and getattr(sys.modules[module], short, None) is obj:
-        name = short
-    return f"{module}.{name}" if module else name
-
-
 def importable_json(obj):
     """Like :func:`convert_json`, but classes and functions become dotted import paths.
 
@@ -131,137 +138,19 @@ def importable_json(obj):
     return convert_json(obj)
 
 
-# ----------------------------------------------------------------------------------------
-# Files
-# ----------------------------------------------------------------------------------------
+def existing_run_files(output_dir, output_fname="progress.txt"):
+    """The files in ``output_dir`` that show a run was there (sorted names; empty if none).
 
-def atomic_torch_save(obj, path):
-    """``torch.save(obj, path)`` such that ``path`` is never left half-written.
-
-    The data goes to a temporary file in the same directory, is flushed to disk, then
-    renamed over ``path`` in one step (``os.replace``). A run killed during the save
-    keeps its previous file; a failed save removes the temporary file and re-raises.
+    A run directory is recognised by its table, config.json, checkpoints or saved agents,
+    so one whose progress.txt was deleted is still a run's (and is not written into).
     """
-    path = os.fspath(path)
-    folder = osp.dirname(osp.abspath(path))
-    temporary = osp.join(folder, f".{osp.basename(path)}.{os.getpid()}.tmp")
-    # os.open with mode 0o666 lets the umask decide permissions, like a plain open() would.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(obj, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
-    _fsync_directory(folder)
-
-
-def _fsync_directory(folder):
-    """Make a rename durable (POSIX); harmless where directories cannot be opened."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def checkpoint_path(run_dir, rank=0):
-    """``run_dir/checkpoint.pt`` for process 0, ``run_dir/checkpoint.rank<k>.pt`` for process k."""
-    return osp.join(run_dir, "checkpoint.pt" if rank == 0 else f"checkpoint.rank{rank}.pt")
-
-
-# ----------------------------------------------------------------------------------------
-# Random generators and checkpoints
-# ----------------------------------------------------------------------------------------
-
-def get_rng_state():
-    """The states of Python's, numpy's global and torch's random generators, as a dict."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(),
-             "torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["torch_cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state):
-    """Put the random generators back in a state from :func:`get_rng_state`."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "torch_cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["torch_cuda"])
-
-
-def load_checkpoint(run_dir, rank=None):
-    """Read the checkpoint that process ``rank`` of the run in ``run_dir`` saved.
-
-    Args:
-        run_dir (str): the run directory (the one holding progress.txt).
-        rank (int): which process's checkpoint; defaults to this process's rank.
-
-    Returns:
-        dict: what :meth:`Logger.save_checkpoint` wrote: the algorithm's state plus
-        ``'format'``, ``'algo'``, ``'epoch'``, ``'call'`` (the algorithm's keyword
-        arguments, pickled with cloudpickle), ``'rng'`` and ``'num_procs'``.
-
-    Raises:
-        UserError: no such directory or checkpoint, or a file that cannot be read.
-    """
-    rank = proc_id() if rank is None else rank
-    path = checkpoint_path(run_dir, rank)
-    if not osp.isfile(path):
-        if not osp.isdir(run_dir):
-            raise UserError(f"no run directory {run_dir}: check the path")
-        if rank > 0 and osp.isfile(checkpoint_path(run_dir, 0)):
-            raise UserError(f"{run_dir} has no checkpoint for process {rank}: "
-                            "resume with the number of processes the run used (num_cpu)")
-        raise UserError(f"no checkpoint in {run_dir}: the run saved none yet (see save_freq) "
-                        "or is not a spinup_lib run")
-    try:
-        # Our own files, holding optimizers and buffers: weights_only=True cannot read them.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"checkpoint {path} is corrupt or unreadable ({reason}); "
-                        "restore it from a copy or start a new run") from err
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT_VERSION:
-        raise UserError(f"{path} is not a spinup_lib checkpoint of format {FORMAT_VERSION}; "
-                        "it was written by another program or version")
-    return checkpoint
-
-
-def restore_checkpoint(checkpoint, **objects):
-    """Load a checkpoint back into live objects and restore the random generators.
-
-    Example: ``extra = restore_checkpoint(ckpt, ac=ac, pi_optimizer=pi_optimizer)``
-    calls ``ac.load_state_dict(ckpt['ac'])`` and so on, then sets the random generators
-    to their saved state (last, so that building the networks before does not matter).
-
-    Args:
-        checkpoint (dict): from :func:`load_checkpoint`.
-        **objects: name -> object with ``load_state_dict``, named as in save_checkpoint.
-
-    Returns:
-        dict: the saved entries not restored here (e.g. a buffer, the env state).
-    """
-    for name, obj in objects.items():
-        if name not in checkpoint:
-            raise UserError(f"the checkpoint has no '{name}': it was saved by another "
-                            f"algorithm ({checkpoint.get('algo')}) or version")
-        obj.load_state_dict(checkpoint[name])
-    if "rng" in checkpoint:
-        set_rng_state(checkpoint["rng"])
-    return {key: value for key, value in checkpoint.items()
-            if key not in objects and key not in CHECKPOINT_KEYS}
+        names = os.listdir(output_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    markers = set(RUN_FILES) | {output_fname}
+    return sorted(name for name in names
+                  if name in markers or (name.startswith("checkpoint.rank") and name.endswith(".pt")))
 
 
 # ----------------------------------------------------------------------------------------
@@ -314,20 +203,20 @@ class Logger:
         self.log_headers = []
         self.log_current_row = {}
         self.config_call = None
-        self._pickled_call = None
-        self._call_pickle_error = None
+        self._call_record = None  # the call as checkpoints keep it (spinup_lib.checkpoint.call_record)
+        self._pending_config = None  # config.json's text until the run directory is made
         self._saver = None
         self._latest_epoch = None
+        self._latest_time = None  # the last Time logged: a resumed run counts on from it
         self._progress_bar = None
+        self._finalizer = None
 
         if proc_id() == 0:
             progress_path = osp.join(self.output_dir, output_fname)
             if resume:
                 self._open_for_resume(progress_path)
             else:
-                self._open_new(progress_path)
-            # Closes the file when the logger is garbage collected or Python exits.
-            self._finalizer = weakref.finalize(self, self.output_file.close)
+                self._check_new(progress_path)
 
     # -- directory and table file --------------------------------------------------------
 
@@ -340,38 +229,67 @@ class Logger:
         if proc_id() == 0:
             base = osp.join(default_data_dir(), "tmp", "experiments", str(int(time.time())))
             chosen, suffix = base, 0
-            while osp.exists(osp.join(chosen, output_fname)):  # a run started in the same second
-                suffix += 1
-                chosen = f"{base}_{suffix}"
+            while True:
+                try:
+                    # Made now (empty), so that a run started in the same second picks another.
+                    os.makedirs(chosen)
+                    break
+                except FileExistsError:
+                    suffix += 1
+                    chosen = f"{base}_{suffix}"
         else:
             chosen = None
         # The processes may not agree on the clock's second: take process 0's choice.
         return broadcast(chosen) if num_procs() > 1 else chosen
 
-    def _refuse_existing_run(self):
+    def _refuse_existing_run(self, found=None):
+        found = found or existing_run_files(self.output_dir, self.output_fname) or [self.output_fname]
+        if self.output_fname in found:
+            raise UserError(
+                f"{self.output_dir} already holds a run ({self.output_fname}); choose another "
+                f"exp_name, seed or data_dir, or continue it with "
+                f"`python -m spinup_lib.run resume {self.output_dir}`"
+            )
         raise UserError(
-            f"{self.output_dir} already holds a run ({self.output_fname}); choose another "
-            f"exp_name, seed or data_dir, or continue it with "
-            f"`python -m spinup_lib.run resume {self.output_dir}`"
+            f"{self.output_dir} holds files of a run ({', '.join(found)}) but no {self.output_fname}: "
+            "it is not written into; choose another exp_name, seed or data_dir, or move those files away"
         )
 
-    def _open_new(self, progress_path):
-        # Checked before anything is created, so a refused run changes nothing.
-        if osp.exists(progress_path):
-            self._refuse_existing_run()
+    def _check_new(self, progress_path):
+        """Refuse a directory that holds a run; create nothing yet (see :meth:`_materialize`)."""
         if osp.exists(self.output_dir) and not osp.isdir(self.output_dir):
             raise UserError(f"{self.output_dir} is a file, not a directory: choose another output_dir")
+        found = existing_run_files(self.output_dir, self.output_fname)
+        if found:
+            self._refuse_existing_run(found)
+        self.log(f"Logging data to {progress_path}", "green")
+
+    def _materialize(self):
+        """Make the run directory, progress.txt and config.json (process 0, once, at the first write)."""
+        if proc_id() != 0 or self.output_file is not None:
+            return
         os.makedirs(self.output_dir, exist_ok=True)
         try:
-            # 'x' fails if another run created the file since the check above.
-            self.output_file = open(progress_path, "x")
+            # 'x' fails if another run created the file since the check in __init__.
+            self.output_file = open(osp.join(self.output_dir, self.output_fname), "x")
         except FileExistsError:
             self._refuse_existing_run()
-        self.log(f"Logging data to {progress_path}", "green")
+        # Closes the file when the logger is garbage collected or Python exits.
+        self._finalizer = weakref.finalize(self, self.output_file.close)
+        if self._pending_config is not None:
+            self._write_config()
+
+    def _write_config(self):
+        with open(osp.join(self.output_dir, CONFIG_FNAME), "w") as file:
+            file.write(self._pending_config)
+        self._pending_config = None
 
     def _open_for_resume(self, progress_path):
         if not osp.isdir(self.output_dir):
             raise UserError(f"cannot resume {self.output_dir}: no such directory")
+        # Temporary files of a save that a kill interrupted are of no use any more.
+        for folder in (self.output_dir, osp.join(self.output_dir, SAVE_SUBDIR)):
+            remove_stale_temporary_files(folder)
         if osp.exists(progress_path):
             with open(progress_path) as file:
                 first_line = file.readline()
@@ -379,6 +297,7 @@ class Logger:
                 self._existing_header = first_line.rstrip("\n").split("\t")
         # Nothing is changed before the first row shows that the columns match.
         self.output_file = open(progress_path, "a")
+        self._finalizer = weakref.finalize(self, self.output_file.close)
         self.log(f"Resuming: appending to {progress_path}", "green")
 
     def _prepare_resumed_table(self):
@@ -501,6 +420,9 @@ class Logger:
         if key == "Epoch":
             with contextlib.suppress(TypeError, ValueError):
                 self._latest_epoch = int(self.log_current_row[key])
+        if key == "Time":
+            with contextlib.suppress(TypeError, ValueError):
+                self._latest_time = float(self.log_current_row[key])
 
     def _format_table(self):
         key_width = max([15] + [len(key) for key in self.log_headers])
@@ -519,6 +441,7 @@ class Logger:
         Every process must call it (the row is cleared everywhere); process 0 writes.
         """
         if proc_id() == 0:
+            self._materialize()
             if self._first_row and self.resume:
                 self._prepare_resumed_table()
             self._print(self._format_table())
@@ -556,14 +479,9 @@ class Logger:
         if isinstance(self.config_call.get("logger_kwargs"), dict):  # a notebook's live plot is no setting
             self.config_call["logger_kwargs"] = {k: v for k, v in self.config_call["logger_kwargs"].items()
                                                  if k != "epoch_callback"}
-        # Pickled now, so a checkpoint stores the call as it was made, even if the
-        # algorithm changes a mutable argument later. Failure only matters for checkpoints.
-        try:
-            self._pickled_call = cloudpickle.dumps(self.config_call)
-            self._call_pickle_error = None
-        except Exception as err:
-            self._pickled_call = None
-            self._call_pickle_error = f"{type(err).__name__}: {err}".replace("\n", " ")
+        # Recorded now, so a checkpoint keeps the call as it was made, even if the algorithm
+        # changes a mutable argument later.
+        self._call_record = call_record(self.config_call)
         config_json = convert_json(self.config_call)
         if self.exp_name is not None:
             config_json["exp_name"] = self.exp_name
@@ -573,8 +491,9 @@ class Logger:
         self.log("Saving config:" if not self.resume else "Resuming with config:", "cyan")
         self._print(output)
         if not self.resume:
-            with open(osp.join(self.output_dir, CONFIG_FNAME), "w") as file:
-                file.write(output + "\n")
+            self._pending_config = output + "\n"  # written with the run directory (_materialize)
+            if self.output_file is not None:
+                self._write_config()
 
     # -- saved agents ---------------------------------------------------------------------
 
@@ -617,6 +536,7 @@ class Logger:
             "env_spec": self._saver["env_spec"],
             "epoch": self._latest_epoch if self._latest_epoch is not None else -1,
         }
+        self._materialize()
         folder = osp.join(self.output_dir, SAVE_SUBDIR)
         os.makedirs(folder, exist_ok=True)
         atomic_torch_save(agent, osp.join(folder, "model.pt"))
@@ -628,39 +548,27 @@ class Logger:
     def save_checkpoint(self, algo, epoch, state):
         """Save everything needed to continue the run after ``epoch`` (every process, its own file).
 
+        A thin layer over :func:`spinup_lib.checkpoint.save_checkpoint`, which owns the format.
+
         Args:
             algo (str): the algorithm's name, e.g. ``'ppo'``.
             epoch (int): the last finished epoch.
             state (dict): name -> what to save. Objects with ``state_dict()`` (networks,
                 optimizers) are saved as their state dict (restore them with
-                :func:`restore_checkpoint`); anything else must be picklable and is
-                saved as it is. Names in CHECKPOINT_KEYS are taken.
+                :func:`restore_checkpoint`), replay buffers as chunks of what is new;
+                anything else must be plain data (numbers, strings, arrays, lists, dicts).
+                Names in CHECKPOINT_KEYS are taken.
 
-        The logger adds the algorithm's call (from :meth:`save_config`), the random
-        generators' states, the epoch and the number of processes. Written atomically to
-        ``checkpoint.pt`` (process 0) or ``checkpoint.rank<k>.pt`` (process k).
+        The logger adds the algorithm's call (recorded by :meth:`save_config`, with the env
+        of :meth:`setup_pytorch_saver`), the time trained so far (the last ``Time`` logged),
+        the random generators' states, the epoch and the number of processes. Written
+        atomically to ``checkpoint.pt`` (process 0) or ``checkpoint.rank<k>.pt`` (process k).
         """
-        taken = sorted(set(state) & set(CHECKPOINT_KEYS))
-        if taken:
-            raise ValueError(f"checkpoint state cannot use the reserved names {taken}")
-        if self._call_pickle_error is not None:
-            raise UserError(f"cannot save a checkpoint: the algorithm's arguments cannot be pickled "
-                            f"({self._call_pickle_error}); pass picklable ones, e.g. "
-                            "env_fn=spinup_lib.envs.make_env_fn(env_id), or set save_freq beyond epochs")
-        contents = {name: _saved_form(value) for name, value in state.items()}
-        contents.update(format=FORMAT_VERSION, algo=algo, epoch=int(epoch), call=self._pickled_call,
-                        rng=get_rng_state(), num_procs=num_procs())
+        self._materialize()
+        env_spec = self._saver["env_spec"] if self._saver is not None else None
+        call = complete_call_record(self._call_record or {}, env_spec)
+        _save_checkpoint(self.output_dir, algo, epoch, state, call=call, elapsed=self._latest_time)
         self._latest_epoch = int(epoch)
-        # Process 0 made the directory when the run started; the others may get here first.
-        os.makedirs(self.output_dir, exist_ok=True)
-        atomic_torch_save(contents, checkpoint_path(self.output_dir, proc_id()))
-
-
-def _saved_form(value):
-    """A module or optimizer as its state dict; anything else unchanged."""
-    if not isinstance(value, type) and callable(getattr(value, "state_dict", None)):
-        return value.state_dict()
-    return value
 
 
 def _as_flat_floats(value):

@@ -29,6 +29,8 @@ from spinup_lib.errors import UserError
 
 # Set by mpi_fork in the ranks it launches, so that they do not fork again.
 IN_MPI_VAR = "IN_MPI"
+# Set by mpi_fork to its own pid: the ranks stop if that process is gone (spinup_lib.lifecycle).
+LAUNCHER_PID_VAR = "SPINUP_MPI_LAUNCHER_PID"
 
 # Variables in which MPI launchers tell each process the size of the job.
 _LAUNCHER_SIZE_VARS = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -122,6 +124,10 @@ def mpi_fork(n, bind_to_core=False):
     the script goes on as one rank of ``n``. Each rank gets one thread for OpenMP and MKL
     (``OMP_NUM_THREADS=1``, ``MKL_NUM_THREADS=1``) so the ranks do not fight over cores.
 
+    The ranks never train on alone: SIGINT, SIGTERM and SIGHUP sent to the launching process
+    are passed on to mpirun (which stops the ranks), and each rank stops by itself when the
+    launching process or mpirun is gone, even killed with SIGKILL (see spinup_lib.lifecycle).
+
     Args:
         n (int): number of processes. ``n <= 1`` does nothing.
         bind_to_core (bool): pin each rank to a CPU core (see :func:`mpirun_command`).
@@ -131,7 +137,16 @@ def mpi_fork(n, bind_to_core=False):
             interactive prompt (there is no script to re-launch: run the experiment
             through ``python -m spinup_lib.run`` or ``call_experiment`` instead).
     """
-    if n is None or n <= 1 or os.getenv(IN_MPI_VAR) is not None:
+    if os.getenv(IN_MPI_VAR) is not None:
+        launcher = os.getenv(LAUNCHER_PID_VAR, "")
+        if launcher.isdigit():  # a rank started by mpi_fork: stop if mpirun or its launcher goes
+            from spinup_lib.lifecycle import stop_with_parent
+
+            # No kernel parent-death signal here: mpirun's daemon may start ranks from a thread
+            # that ends while they run.
+            stop_with_parent(also_watch=int(launcher), use_kernel=False)
+        return
+    if n is None or n <= 1:
         return
     if _in_interactive_session():
         raise UserError(
@@ -140,13 +155,20 @@ def mpi_fork(n, bind_to_core=False):
             "or spinup_lib.run_utils.call_experiment"
         )
     command = mpirun_command(n, bind_to_core)
-    env = dict(os.environ, **{IN_MPI_VAR: "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    env = dict(os.environ, **{IN_MPI_VAR: "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                              LAUNCHER_PID_VAR: str(os.getpid())})
     # Open MPI's libfabric transport ("ofi") probes for network fabrics at start-up, which
     # costs each rank about a second on machines without them (containers, laptops). The
     # ranks of mpi_fork share one machine and talk through shared memory anyway.
     # A user's own OMPI_MCA_btl setting wins.
     env.setdefault("OMPI_MCA_btl", "^ofi")
-    sys.exit(subprocess.call(command, env=env))
+    from spinup_lib.lifecycle import wait_passing_on_signals
+
+    returncode, signum = wait_passing_on_signals(subprocess.Popen(command, env=env))
+    # Stopped by a signal: say so in the status (130 for Ctrl-C), as a shell would.
+    if signum is not None:
+        sys.exit(128 + int(signum))
+    sys.exit(returncode if returncode >= 0 else 128 - returncode)
 
 
 # ----------------------------------------------------------------------------------------

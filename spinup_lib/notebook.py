@@ -55,6 +55,38 @@ def budget(full, small):
 
 
 # ----------------------------------------------------------------------------------------------
+# Where a chapter keeps its results
+# ----------------------------------------------------------------------------------------------
+def chapter_data_dir(chapter, root="data"):
+    """A new folder for one execution of a chapter: ``<root>/<chapter>/<date>_<time>[_<n>]``.
+
+    Chapters run from ``course/``, so their results land in ``course/data/`` (ignored by git) where
+    a student can find them after the kernel is gone, and each execution gets its own folder, so
+    running a chapter again never collides with, or overwrites, an earlier run.
+
+    Args:
+        chapter: the chapter's name, e.g. ``'04_vpg'``.
+        root: the folder that holds every chapter's results (relative to the working directory).
+
+    Returns:
+        str: the path of the new, empty folder.
+    """
+    import time
+
+    if not chapter or osp.basename(chapter) != chapter or chapter in (".", ".."):
+        raise UserError(f"chapter_data_dir needs a plain folder name such as '04_vpg', not {chapter!r}")
+    stem = osp.join(root, chapter, time.strftime("%Y-%m-%d_%H-%M-%S"))
+    path, number = stem, 0
+    while True:
+        try:
+            os.makedirs(path)
+            return osp.abspath(path)
+        except FileExistsError:  # two executions in the same second: take the next free name
+            number += 1
+            path = f"{stem}_{number}"
+
+
+# ----------------------------------------------------------------------------------------------
 # Where rich output can go
 # ----------------------------------------------------------------------------------------------
 def in_notebook():
@@ -98,7 +130,7 @@ def _first_free_path(path):
 
 
 def video_of_agent(env_fn, get_action, path=None, num_episodes=1, max_ep_len=None, seed=0, force=False,
-                   width=480):
+                   width=480, **video_options):
     """Record ``get_action`` playing in a fresh env and show the video inline.
 
     Args:
@@ -112,6 +144,9 @@ def video_of_agent(env_fn, get_action, path=None, num_episodes=1, max_ep_len=Non
             video; None leaves them random.
         force: replace ``path`` if it exists (refused otherwise).
         width: width of the player, in pixels.
+        **video_options: ``fps``, ``frame_size``, ``camera``, ``progress`` of
+            :func:`spinup_lib.test_policy.record_episodes` (by default MuJoCo agents are
+            followed by their tracking camera, filmed in real time at up to 30 fps).
 
     Returns:
         IPython.display.Video of the recording (its file is ``.filename``).
@@ -127,14 +162,14 @@ def video_of_agent(env_fn, get_action, path=None, num_episodes=1, max_ep_len=Non
     env = env_fn(render_mode="rgb_array")
     try:
         record_episodes(env, get_action, path, num_episodes=num_episodes, max_ep_len=max_ep_len,
-                        seed=seed, force=force)
+                        seed=seed, force=force, **video_options)
     finally:
         env.close()
     return show_video(path, width=width)
 
 
 def video_of_run(run_dir, path=None, itr="last", num_episodes=1, deterministic=True, seed=0, force=False,
-                 width=480):
+                 width=480, **video_options):
     """Record the agent a run saved and show the video inline.
 
     Args:
@@ -147,6 +182,8 @@ def video_of_run(run_dir, path=None, itr="last", num_episodes=1, deterministic=T
         seed: seeds the first reset and torch's sampling (None: random).
         force: replace an explicit ``path`` if it exists (refused otherwise).
         width: width of the player, in pixels.
+        **video_options: ``fps``, ``frame_size``, ``camera``, ``progress`` of
+            :func:`spinup_lib.test_policy.record_episodes`.
 
     Returns:
         IPython.display.Video of the recording (its file is ``.filename``).
@@ -158,7 +195,8 @@ def video_of_run(run_dir, path=None, itr="last", num_episodes=1, deterministic=T
     check_video_path(path, force)
     env, get_action = load_policy_and_env(run_dir, itr=itr, deterministic=deterministic, render_mode="rgb_array")
     try:
-        record_episodes(env, get_action, path, num_episodes=num_episodes, seed=seed, force=force)
+        record_episodes(env, get_action, path, num_episodes=num_episodes, seed=seed, force=force,
+                        **video_options)
     finally:
         env.close()
     return show_video(path, width=width)
@@ -462,3 +500,87 @@ def hyperparameter_table(fn):
             default = repr(param.default)
         rows.append(dict(parameter=param.name, default=default, description=described.get(param.name, "")))
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# How far a learned Q function is from the truth: Q(s, mu(s)) against Monte Carlo returns
+# ----------------------------------------------------------------------------------------------
+def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, tail_tol=0.01, seed=0):
+    """Compare an agent's Q estimates with the discounted returns its policy really earns.
+
+    Plays ``num_episodes`` episodes with the deterministic policy (``ac.act(obs,
+    deterministic=True)``). For each of the first ``episode_len`` states ``s_t`` visited, it records
+    the agent's estimate ``Q(s_t, mu(s_t))`` of every Q network it has (``q``; or ``q1`` and ``q2``)
+    and the true discounted return of the same policy from that state,
+    ``G_t = sum_k gamma^k r_{t+k}``. Since the Q functions are trained to bootstrap through time
+    limits (they estimate the return of a task that goes on), each episode is played on past
+    ``episode_len`` for as many extra steps as it takes for ``gamma^k`` to fall below ``tail_tol``
+    (or until the env terminates), so that ``G_t`` misses at most that fraction of the future.
+    With a deterministic env and policy one playthrough gives the exact return of each state.
+
+    Args:
+        ac: an actor-critic (``DDPGActorCritic``, ``TD3ActorCritic``...) with ``act`` and ``q`` or ``q1``/``q2``.
+        env_fn: builds the env; called as ``env_fn(max_episode_steps=N)`` (``make_env_fn(env_id)`` does).
+        gamma (float): the discount factor the agent was trained with, in (0, 1).
+        num_episodes (int): episodes played (each from a fresh reset, seeded ``seed``, ``seed + 1``...).
+        episode_len (int): states scored per episode; default the env's own time limit.
+        tail_tol (float): how small ``gamma^k`` must get before a playthrough may stop.
+        seed (int): seed of the first reset.
+
+    Returns:
+        pandas.DataFrame with one row per scored state: ``episode``, ``t``, ``mc_return`` and one
+        column per Q network (``q``, or ``q1`` and ``q2``).
+
+    Raises:
+        UserError: gamma is not in (0, 1), or the agent has no Q network.
+    """
+    import math
+
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    if not 0 < gamma < 1:
+        raise UserError(f"gamma={gamma!r} must be between 0 and 1 (exclusive) for discounted returns")
+    q_names = [name for name in ("q", "q1", "q2") if isinstance(getattr(ac, name, None), torch.nn.Module)]
+    if not q_names:
+        raise UserError(f"{type(ac).__name__} has no Q network (q, or q1 and q2): give an off-policy actor-critic")
+    if episode_len is None:
+        probe = env_fn()
+        episode_len = probe.spec.max_episode_steps if probe.spec is not None else None
+        probe.close()
+        if episode_len is None:
+            raise UserError("the env has no time limit: pass episode_len, the number of states to score")
+    tail_len = math.ceil(math.log(tail_tol) / math.log(gamma))
+    env = env_fn(max_episode_steps=episode_len + tail_len)
+
+    frames = []
+    try:
+        for episode in range(num_episodes):
+            obs, _ = env.reset(seed=seed + episode)
+            observations, actions, rewards = [], [], []
+            for _ in range(episode_len + tail_len):
+                act = ac.act(torch.as_tensor(obs, dtype=torch.float32), deterministic=True)
+                observations.append(obs)
+                actions.append(act)
+                obs, reward, terminated, truncated, _ = env.step(act)
+                rewards.append(reward)
+                if terminated or truncated:
+                    break
+            # G_t = r_t + gamma G_{t+1}, from the end backwards (G after a termination is 0).
+            returns = np.zeros(len(rewards))
+            running = 0.0
+            for t in reversed(range(len(rewards))):
+                running = rewards[t] + gamma * running
+                returns[t] = running
+            scored = min(episode_len, len(rewards))
+            obs_batch = torch.as_tensor(np.array(observations[:scored]), dtype=torch.float32)
+            act_batch = torch.as_tensor(np.array(actions[:scored]), dtype=torch.float32)
+            frame = dict(episode=episode, t=np.arange(scored), mc_return=returns[:scored])
+            with torch.no_grad():
+                for name in q_names:
+                    frame[name] = getattr(ac, name)(obs_batch, act_batch).numpy()
+            frames.append(pd.DataFrame(frame))
+    finally:
+        env.close()
+    return pd.concat(frames, ignore_index=True)

@@ -8,24 +8,34 @@
     python -m spinup_lib.run resume RUN_DIR [--epochs N]
 
 Every ``--flag`` names an argument of the algorithm and takes one or more values; several values
-make a grid, and one run is launched per combination, one after the other. A flag with no value
+make a grid, and one run is launched per combination: one after the other, or several at once with
+``--num_workers N`` or ``--ray ADDRESS`` (see :meth:`ExperimentGrid.run`). A flag with no value
 means True. ``--flag[sh]`` gives the shorthand used for it in run names, ``--outer:inner v`` sets
 ``outer=dict(inner=v)``. Values are read by :func:`spinup_lib.run_utils.parse_value`: Python
-literals, dotted names such as ``torch.nn.ReLU``, otherwise plain text. Everything is checked
-before the first run starts; a mistake is reported on one ``error:`` line with exit status 2.
+literals, dotted names such as ``torch.nn.ReLU``, otherwise plain text. A dotted name may only
+point into ``torch.nn`` and ``spinup_lib`` (``--allow_module MOD`` adds a module of your own),
+and only to what its flag takes: ``--act`` an ``nn.Module`` class, ``--actor_critic`` an
+actor-critic class. Everything is checked (kinds, ranges with :mod:`spinup_lib.checks`, names,
+env ids) before the first run starts; a mistake is reported on one ``error:`` line with exit
+status 2.
 """
 import difflib
 import inspect
 import re
 import sys
 
+from spinup_lib.checks import check_arguments
 from spinup_lib.errors import UserError
 from spinup_lib.run_utils import (
     ALGORITHM_NAMES,
     MPI_ALGORITHM_NAMES,
+    TRUSTED_MODULES,
     ExperimentFailed,
     ExperimentGrid,
     algorithm_is_implemented,
+    check_exp_name,
+    check_module_names,
+    in_modules,
     load_algorithm,
     parse_value,
     resolve_num_cpu,
@@ -42,7 +52,7 @@ SUBSTITUTIONS = {
     "dt": "datestamp",
 }
 # Settings of the launch itself (not of the algorithm): one value each.
-RUN_KEYS = ("num_cpu", "data_dir", "datestamp")
+RUN_KEYS = ("num_cpu", "data_dir", "datestamp", "num_workers", "ray", "dry_run")
 # Taken as typed, never parsed: `--exp_name 2024` is a name, not a number.
 TEXT_KEYS = ("env_name", "exp_name", "data_dir")
 # Algorithm arguments the command line fills in itself, with what to use instead.
@@ -51,7 +61,8 @@ HIDDEN_PARAMETERS = {
     "logger_kwargs": "use --exp_name and --data_dir",
     "resume_from": "use `python -m spinup_lib.run resume RUN_DIR`",
 }
-SPECIAL_FLAGS = ("env", "hid", "act", "cpu", "dt", "exp_name", "data_dir")
+SPECIAL_FLAGS = ("env", "hid", "act", "cpu", "dt", "exp_name", "data_dir", "allow_module",
+                 "num_workers", "ray", "dry_run")
 
 _FLAG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)*)(?:\[([^\[\]]*)\])?$")
 
@@ -94,6 +105,16 @@ Flags for ALGO (see `python -m spinup_lib.run ALGO --help` for its arguments):
     --exp_name NAME      experiment name (default cmd_ALGO)
     --data_dir DIR       where results go (default $SPINUP_DATA_DIR, else ./data)
     --dt                 put date and time in the directory names
+    --num_workers N      run up to N runs of the grid at once on this machine (default 1); each
+                         run's output goes to output.log in its folder, one summary line per update
+    --ray ADDRESS        run each run as a task on a Ray cluster (host:port, or auto); results
+                         come back under --data_dir here (needs: pip install -e .[ray])
+    --dry_run            list which runs are finished (skipped), will resume, or will start
+    --allow_module MOD   let dotted names point into your module MOD too (e.g. your own
+                         --actor_critic mypkg.nets.MyActorCritic); MOD is imported
+
+Run again, a grid goes on where it stopped: finished runs are skipped, runs stopped part way
+resume from their last checkpoint, the others start (docs/GRIDS.md).
 
 Example:
     python -m spinup_lib.run ppo --env CartPole-v1 --hid[h] [32,32] [64,64] --seed 0 10 --epochs 20
@@ -149,9 +170,51 @@ def _kind_of_default(default):
         return (lambda v: isinstance(v, str)), "a string"
     if isinstance(default, dict):
         return (lambda v: isinstance(v, dict)), "a dict such as {'key':1} (or use --flag:key VALUE)"
+    if isinstance(default, type):
+        import torch
+
+        base = torch.nn.Module if issubclass(default, torch.nn.Module) else object
+        return ((lambda v: isinstance(v, type) and issubclass(v, base)),
+                f"{'a torch.nn.Module' if base is torch.nn.Module else 'a'} class given by its dotted name, "
+                f"such as {_shown(default)}")
     if callable(default):
         return callable, "a function or class given by its dotted name, such as torch.nn.ReLU"
     return None
+
+
+ACTIVATION_KEY = "ac_kwargs:activation"
+
+
+def _check_activation(flag, values, allow_modules):
+    """An activation is an nn.Module class from torch.nn (or spinup_lib, or an allowed module)
+    that can be built without arguments, as the networks do: ``activation()``."""
+    import torch
+
+    modules = " or ".join(TRUSTED_MODULES + allow_modules)
+    for value in values:
+        if not (isinstance(value, type) and issubclass(value, torch.nn.Module)):
+            raise UserError(f"--{flag} expects an activation class from {modules}, such as torch.nn.ReLU "
+                            f"or nn.Tanh (one of your own: add --allow_module MODULE), got {_shown(value)}")
+        try:
+            inspect.signature(value).bind()
+        except TypeError:
+            raise UserError(f"--{flag}: {_shown(value)} cannot be built without arguments, so it is not an "
+                            "activation: use one such as torch.nn.ReLU or nn.Tanh") from None
+        except ValueError:  # no signature to read: let it be
+            pass
+
+
+def _check_actor_critic(flag, values, allow_modules):
+    """An actor-critic is an nn.Module class from spinup_lib or a module allowed with --allow_module."""
+    import torch
+
+    modules = ("spinup_lib",) + allow_modules
+    for value in values:
+        if not (isinstance(value, type) and issubclass(value, torch.nn.Module)
+                and in_modules(value.__module__, modules)):
+            raise UserError(f"--{flag} expects an actor-critic class from {' or '.join(modules)}, such as "
+                            "spinup_lib.core.MLPActorCritic (one of your own: add --allow_module MODULE), "
+                            f"got {_shown(value)}")
 
 
 def _shown(value):
@@ -216,6 +279,39 @@ def _check_actor_critic_flags(params, given_as, algo_parameters):
             _check_kind(given_as[key], params[key], accepted[name])
 
 
+def _with_activation_resolved(flag, ac_kwargs, allow_modules):
+    """``--ac_kwargs "{'activation': 'torch.nn.ReLU'}"``: the name inside the dict, resolved and checked."""
+    if not isinstance(ac_kwargs, dict) or "activation" not in ac_kwargs:
+        return ac_kwargs
+    activation = ac_kwargs["activation"]
+    if isinstance(activation, str):
+        activation = parse_value(activation, allow_modules)
+    _check_activation(f"{flag}:activation", [activation], allow_modules)
+    return {**ac_kwargs, "activation": activation}
+
+
+def _pop_grid_launch_flags(raw, given_as, run_kwargs):
+    """--num_workers N, --ray ADDRESS and --dry_run: how the grid runs (see ExperimentGrid.run)."""
+    if "num_workers" in raw:
+        texts = raw.pop("num_workers")
+        value = parse_value(texts[0]) if texts else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"--{given_as['num_workers']} expects a positive int (runs at once on this machine), "
+                            f"got {texts[0] if texts else 'nothing'}")
+        run_kwargs["num_workers"] = value
+    if "ray" in raw:
+        texts = raw.pop("ray")
+        if not texts or not texts[0].strip():
+            raise UserError(f"--{given_as['ray']} needs the address of a Ray cluster: host:port, or auto for one "
+                            "started on this machine with `ray start --head` (see docs/GRIDS.md)")
+        run_kwargs["ray_address"] = texts[0]
+    if "dry_run" in raw:
+        values = [parse_value(v) for v in raw.pop("dry_run")] or [True]
+        if not isinstance(values[0], bool):
+            raise UserError(f"--{given_as['dry_run']} takes no value (or True/False), got {_shown(values[0])}")
+        run_kwargs["dry_run"] = values[0]
+
+
 def build_grid(algo_name, args):
     """Check the flags of ``ALGO args`` and build the grid, launching nothing.
 
@@ -245,7 +341,12 @@ def build_grid(algo_name, args):
         run_kwargs["datestamp"] = values[0]
     if "data_dir" in raw:
         run_kwargs["data_dir"] = raw.pop("data_dir")[0]
+    _pop_grid_launch_flags(raw, given_as, run_kwargs)
     exp_name = raw.pop("exp_name")[0] if "exp_name" in raw else f"cmd_{algo_name}"
+    check_exp_name(exp_name)
+    if "allow_module" in raw and not raw["allow_module"]:
+        raise UserError(f"--{given_as['allow_module']} needs a value: the module(s) your own classes are in")
+    allow_modules = check_module_names(raw.pop("allow_module", ()))
 
     num_cpu = run_kwargs.get("num_cpu", 1)
     if num_cpu > 1 and algo_name not in MPI_ALGORITHM_NAMES:
@@ -272,7 +373,14 @@ def build_grid(algo_name, args):
         if key in TEXT_KEYS:
             values = texts
         else:
-            values = [parse_value(t) for t in texts] or [True]
+            values = [parse_value(t, allow_modules) for t in texts] or [True]
+        # What a dotted name may be depends on its flag: checked before anything is built.
+        if key == "actor_critic":
+            _check_actor_critic(given_as[key], values, allow_modules)
+        if key == ACTIVATION_KEY:
+            _check_activation(given_as[key], values, allow_modules)
+        if key == "ac_kwargs":
+            values = [_with_activation_resolved(given_as[key], v, allow_modules) for v in values]
         if ":" in key:
             outer_default = algo_parameters[top].default
             if not (outer_default is None or isinstance(outer_default, dict)):
@@ -297,6 +405,11 @@ def build_grid(algo_name, args):
     grid = ExperimentGrid(name=exp_name)
     for key, values in params.items():
         grid.add(key, values, shorthand=shorthands.get(key))
+    # Every run's values in range (the algorithm checks again when it starts; this is earlier).
+    defaults = {name: p.default for name, p in inspect.signature(algo).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    for variant in grid.variants():
+        check_arguments(algo_name, {**defaults, **variant}, flag_prefix="--", num_procs=num_cpu)
     grid.check_output_dirs(run_kwargs.get("data_dir"), run_kwargs.get("datestamp", False))
     return algo, grid, run_kwargs
 
@@ -307,7 +420,8 @@ def show_algorithm_help(algo_name):
     print(f"{algo_name}{inspect.signature(algo)}\n")
     print(inspect.getdoc(algo) or "(no documentation)")
     print(f"\nOn the command line: every argument above except {', '.join(HIDDEN_PARAMETERS)} is a "
-          "--flag; also --env, --hid, --act, --cpu, --dt, --exp_name, --data_dir "
+          "--flag; also --env, --hid, --act, --cpu, --dt, --exp_name, --data_dir, --allow_module, "
+          "--num_workers, --ray, --dry_run "
           "(python -m spinup_lib.run --help).")
 
 

@@ -10,6 +10,9 @@ Usage (written by ``run_utils.run_in_fresh_process``, not by hand)::
 ``sys_path``    the caller's ``sys.path``, so functions from the caller's modules can be found
 ``error_file``  where to write the message of a :class:`~spinup_lib.errors.UserError`, for the
                 caller to report it (None: print it here instead)
+``failure_file`` where to write ``'ExceptionType: message'`` of any other error (its traceback is
+                printed too), so the caller can tell an error from a kill (optional)
+``parent_pid``  the caller's pid: this process stops when the caller is gone (optional)
 ``call``        cloudpickle bytes of ``(thunk, kwargs)``; this process calls ``thunk(**kwargs)``
 
 Exit status: 0 done, 2 a user mistake (its one-line message, no traceback), 130 interrupted,
@@ -19,6 +22,7 @@ import os
 import pickle
 import subprocess
 import sys
+import traceback
 
 
 def _drop_own_folder_from_path():
@@ -44,8 +48,14 @@ def main(argv=None):
               "(written by spinup_lib.run_utils.call_experiment)", file=sys.stderr)
         return 2
     _drop_own_folder_from_path()
+    # The payload is the caller's own call, written by it into a private folder: not user input.
     with open(argv[0], "rb") as f:
         payload = pickle.load(f)
+    if payload.get("parent_pid") is not None and not os.getenv("IN_MPI"):
+        from spinup_lib.lifecycle import stop_with_parent
+
+        # Killed outright (SIGKILL), the caller cannot pass a signal on: notice it ourselves.
+        stop_with_parent(parent_pid=payload["parent_pid"])
     for entry in payload.get("sys_path", []):
         if entry not in sys.path:
             sys.path.append(entry)
@@ -76,6 +86,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        traceback.print_exc()
+        failure_file = payload.get("failure_file")
+        if failure_file:
+            summary = " ".join(f"{type(e).__name__}: {e}".split())[:500]
+            with open(failure_file, "w", encoding="utf-8") as f:
+                f.write(summary)
+        return 1
     return 0
 
 

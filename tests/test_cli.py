@@ -131,7 +131,7 @@ def test_an_existing_run_is_refused_before_anything_starts(tmp_path):
 # End to end: real (tiny) training runs
 # ----------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_vpg_run_writes_a_complete_run_directory_and_refuses_a_rerun(tmp_path):
+def test_vpg_run_writes_a_complete_run_directory_and_is_never_written_again(tmp_path):
     args = ["vpg", *ENV, *TINY]
     result = run_cli(*args, data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -144,8 +144,11 @@ def test_vpg_run_writes_a_complete_run_directory_and_refuses_a_rerun(tmp_path):
     assert f"python -m spinup_lib.run plot {run_dir}" in result.stdout
 
     before = snapshot(tmp_path)
-    again = run_cli(*args, data_dir=tmp_path)
-    assert_user_error(again, "already holds a run")
+    again = run_cli(*args, data_dir=tmp_path)  # the same command: the finished run is skipped
+    assert again.returncode == 0, again.stderr
+    assert "nothing to do" in again.stdout
+    other = run_cli("vpg", *ENV, *TINY[:2], "--epochs", "3", *TINY[4:], data_dir=tmp_path)
+    assert_user_error(other, "already holds a run made with other settings", "epochs 2 there, 3 here")
     assert snapshot(tmp_path) == before
 
     # The sub-commands work on the run just made.

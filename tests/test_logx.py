@@ -8,14 +8,14 @@ import subprocess
 import sys
 import textwrap
 
-import cloudpickle
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
 from spinup_lib import logx
-from spinup_lib.envs import make_env_from_spec_json
+from spinup_lib.checkpoint import rebuild_call
+from spinup_lib.envs import make_env_fn, make_env_from_spec_json
 from spinup_lib.errors import UserError
 from spinup_lib.logx import (EpochLogger, Logger, atomic_torch_save, convert_json,
                              is_json_serializable, load_checkpoint, restore_checkpoint)
@@ -195,6 +195,9 @@ def test_default_output_dir(tmp_path, monkeypatch):
     assert first.output_dir != second.output_dir
     for logger in (first, second):
         assert os.path.dirname(logger.output_dir) == str(tmp_path / "tmp" / "experiments")
+        assert os.path.isdir(logger.output_dir)  # claimed at once, so the next logger takes another
+        logger.log_tabular("Epoch", 0)
+        logger.dump_tabular()
         assert os.path.isfile(os.path.join(logger.output_dir, "progress.txt"))
 
 
@@ -344,20 +347,26 @@ def small_net_and_optimizer(seed):
 def test_checkpoint_round_trip(tmp_path):
     run_dir = tmp_path / "run"
     logger = EpochLogger(output_dir=run_dir)
-    offset = 5
-    logger.save_config(dict(env_fn=lambda: offset + 1, seed=3, logger=logger))  # a lambda: cloudpickle
+    logger.save_config(dict(env_fn=make_env_fn("CartPole-v1"), seed=3, logger=logger,
+                            ac_kwargs=dict(hidden_sizes=(4,), activation=torch.nn.ReLU)))
     net, optimizer = small_net_and_optimizer(seed=0)
     buffer = np.arange(6.0).reshape(2, 3)
     random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    logger.log_tabular("Time", 12.5)
     logger.save_checkpoint("vpg", 4, dict(ac=net, opt=optimizer, buffer=buffer, obs=[1, 2]))
     draws_after_save = (random.random(), np.random.rand(), torch.rand(1).item())
     assert os.listdir(run_dir).count("checkpoint.pt") == 1
+    torch.load(run_dir / "checkpoint.pt", weights_only=True)  # plain data: the safe loader reads it
 
     checkpoint = load_checkpoint(run_dir)
-    saved = (checkpoint["algo"], checkpoint["epoch"], checkpoint["format"], checkpoint["num_procs"])
-    assert saved == ("vpg", 4, 1, 1)
-    call = cloudpickle.loads(checkpoint["call"])
-    assert call["seed"] == 3 and call["env_fn"]() == 6 and "logger" not in call
+    saved = (checkpoint["algo"], checkpoint["epoch"], checkpoint["format"], checkpoint["num_procs"],
+             checkpoint["elapsed"])
+    assert saved == ("vpg", 4, 2, 1, 12.5)
+    json.dumps(checkpoint["call"])  # the call is kept as JSON-safe settings, never as code
+    call = rebuild_call(checkpoint["call"])
+    assert call["seed"] == 3 and "logger" not in call
+    assert call["env_fn"]().spec.id == "CartPole-v1"
+    assert call["ac_kwargs"] == dict(hidden_sizes=(4,), activation=torch.nn.ReLU)
 
     other_net, other_optimizer = small_net_and_optimizer(seed=99)
     extra = restore_checkpoint(checkpoint, ac=other_net, opt=other_optimizer)
@@ -388,14 +397,16 @@ def test_checkpoint_reserved_names(tmp_path):
         logger.save_checkpoint("vpg", 0, {"epoch": 1})
 
 
-def test_checkpoint_of_an_unpicklable_call_is_a_user_error(tmp_path):
+def test_an_argument_a_checkpoint_cannot_keep_is_asked_for_on_resume(tmp_path):
     logger = Logger(output_dir=tmp_path / "run")
     with open(tmp_path / "some_file", "w") as open_file:
-        logger.save_config(dict(env_fn=open_file))  # config.json still works
-        assert json.loads((tmp_path / "run" / "config.json").read_text())["env_fn"]
-        with pytest.raises(UserError, match="cannot be pickled"):
-            logger.save_checkpoint("vpg", 0, {})
-    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+        logger.save_config(dict(env_fn=open_file, seed=1))
+        logger.save_checkpoint("vpg", 0, {})  # saving never fails on the call
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["env_fn"]
+    record = load_checkpoint(tmp_path / "run")["call"]
+    with pytest.raises(UserError, match="could not keep the argument env_fn.*spinup_lib.resume"):
+        rebuild_call(record)
+    assert rebuild_call(record, dict(env_fn="given"))["env_fn"] == "given"
 
 
 def test_load_checkpoint_errors(tmp_path):

@@ -117,7 +117,7 @@ def test_single_process_never_initialises_mpi():
 def forbid_subprocess(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("mpi_fork should not have launched anything")
-    monkeypatch.setattr(mpi.subprocess, "call", fail)
+    monkeypatch.setattr(mpi.subprocess, "Popen", fail)
 
 
 @pytest.mark.parametrize("n", [None, 0, 1])
@@ -140,11 +140,14 @@ def test_mpi_fork_command_and_exit_status(monkeypatch, single_process, tmp_path)
     monkeypatch.setattr(sys, "orig_argv", ["python", "-m", "some.module", "--flag", "x"])
     launched = {}
 
-    def fake_call(command, env):
-        launched.update(command=command, env=env)
-        return 7
+    class FakeMpirun:
+        def __init__(self, command, env):
+            launched.update(command=command, env=env)
 
-    monkeypatch.setattr(mpi.subprocess, "call", fake_call)
+        def wait(self, timeout=None):
+            return 7
+
+    monkeypatch.setattr(mpi.subprocess, "Popen", FakeMpirun)
     with pytest.raises(SystemExit) as exit_info:
         mpi.mpi_fork(3)
     assert exit_info.value.code == 7  # the ranks' status is the script's status
@@ -157,6 +160,7 @@ def test_mpi_fork_command_and_exit_status(monkeypatch, single_process, tmp_path)
     # The same interpreter, and `-m module` kept, not turned into a file path.
     assert command[-5:] == [sys.executable, "-m", "some.module", "--flag", "x"]
     assert env["IN_MPI"] == "1" and env["OMP_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1"
+    assert env["SPINUP_MPI_LAUNCHER_PID"] == str(os.getpid())  # the ranks stop if this process goes
     assert env["OMPI_MCA_btl"] == os.environ.get("OMPI_MCA_btl", "^ofi")  # the user's setting wins
 
     with pytest.raises(SystemExit):
@@ -285,3 +289,60 @@ def test_failing_rank_fails_the_launch(tmp_path):
     result = subprocess.run([sys.executable, str(script)], env=clean_env(),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
+
+
+# ----------------------------------------------------------------------------------------
+# The on-policy algorithms on two ranks: every rank must end with the same networks
+# ----------------------------------------------------------------------------------------
+
+TRAIN_SCRIPT = textwrap.dedent("""
+    import json
+    import sys
+
+    import torch
+
+    from spinup_lib.mpi import mpi_fork, proc_id
+
+    mpi_fork(2)
+    from spinup_lib.algos.ppo import ppo
+    from spinup_lib.algos.trpo import trpo
+    from spinup_lib.algos.vpg import vpg
+    from spinup_lib.envs import make_env_fn
+
+    out, names = sys.argv[1], sys.argv[2:]
+    common = dict(steps_per_epoch=400, epochs=2, train_v_iters=5, max_ep_len=100)
+    calls = dict(
+        vpg=lambda lk: vpg(make_env_fn('CartPole-v1'), logger_kwargs=lk, **common),
+        ppo=lambda lk: ppo(make_env_fn('CartPole-v1'), train_pi_iters=5, logger_kwargs=lk, **common),
+        # A small trust region makes the line search back off, where ranks used to disagree.
+        trpo=lambda lk: trpo(make_env_fn('CartPole-v1'), delta=0.002, logger_kwargs=lk, **common),
+        npg=lambda lk: trpo(make_env_fn('CartPole-v1'), algo='npg', logger_kwargs=lk, **common),
+    )
+    for name in names:
+        ac = calls[name](dict(output_dir=f"{out}/{name}"))
+        params = torch.cat([p.detach().reshape(-1) for p in ac.parameters()])
+        print("RESULT " + json.dumps(dict(algo=name, rank=proc_id(), params=params.tolist())), flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_on_policy_algorithms_keep_ranks_identical(tmp_path):
+    # TRPO used to crash here in its first epoch: each rank compared the averaged new loss
+    # with its own old loss, so ranks accepted different steps and their MPI calls diverged.
+    script = tmp_path / "train.py"
+    script.write_text(TRAIN_SCRIPT)
+    algos = ["vpg", "ppo", "trpo", "npg"]
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "runs"), *algos], env=clean_env(),
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    results = [json.loads(line[len("RESULT "):]) for line in result.stdout.splitlines()
+               if line.startswith("RESULT ")]
+    for algo in algos:
+        by_rank = {r["rank"]: np.array(r["params"]) for r in results if r["algo"] == algo}
+        assert sorted(by_rank) == [0, 1], algo
+        assert np.all(np.isfinite(by_rank[0])), algo
+        np.testing.assert_array_equal(by_rank[0], by_rank[1], err_msg=algo)
+        # Both ranks log to rank 0's folder: two epochs of training took place.
+        rows = (tmp_path / "runs" / algo / "progress.txt").read_text().strip().splitlines()
+        assert len(rows) == 3, algo
+    assert "Accepting new params" in result.stdout or "Line search failed" in result.stdout

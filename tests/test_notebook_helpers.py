@@ -188,15 +188,15 @@ def test_video_of_agent_writes_an_mp4_and_returns_a_video(tmp_path):
     assert "<video" in video._repr_html_()  # embedded, so it survives export
     frames = iio.imread(path)
     assert frames.shape[1:] == (400, 600, 3)
-    # Each episode gives its length + 1 frames; the second reset is not seeded, so only the
-    # total is bounded: at least the first episode and two first frames.
-    assert len(frames) >= cartpole_episode_length(3) + 2
+    # CartPole (50 steps a second) is filmed in real time at 25 fps: each episode gives
+    # length // 2 + 1 frames; the second reset is not seeded, so only the total is bounded.
+    assert len(frames) >= cartpole_episode_length(3) // 2 + 2
 
 
 def test_video_of_agent_is_repeatable_with_a_seed(tmp_path):
     a = video_of_agent(make_env_fn("CartPole-v1"), always_push_left, tmp_path / "a.mp4", seed=5)
     b = video_of_agent(make_env_fn("CartPole-v1"), always_push_left, tmp_path / "b.mp4", seed=5)
-    assert len(iio.imread(a.filename)) == len(iio.imread(b.filename)) == cartpole_episode_length(5) + 1
+    assert len(iio.imread(a.filename)) == len(iio.imread(b.filename)) == cartpole_episode_length(5) // 2 + 1
 
 
 def test_video_of_agent_never_replaces_a_file_unless_forced(tmp_path):
@@ -206,7 +206,7 @@ def test_video_of_agent_never_replaces_a_file_unless_forced(tmp_path):
         video_of_agent(make_env_fn("CartPole-v1"), always_push_left, path)
     assert path.read_bytes() == b"a video the user made"
     video_of_agent(make_env_fn("CartPole-v1"), always_push_left, path, force=True)
-    assert len(iio.imread(path)) == cartpole_episode_length(0) + 1
+    assert len(iio.imread(path)) == cartpole_episode_length(0) // 2 + 1
 
 
 def test_video_of_agent_without_a_path_uses_a_fresh_file():
@@ -305,3 +305,65 @@ def test_hyperparameter_table_follows_the_signature_and_docstring():
     for fn in (vpg.vpg, trpo.trpo, ppo, ddpg.ddpg, td3.td3, sac.sac):
         undocumented = notebook.hyperparameter_table(fn).query("description == ''")["parameter"].tolist()
         assert undocumented == [], f"{fn.__name__} does not document {undocumented}"
+
+
+# ----------------------------------------------------------------------------------------------
+# q_versus_monte_carlo (chapters 07 and 08: Q overestimation)
+# ----------------------------------------------------------------------------------------------
+def test_q_versus_monte_carlo_scores_each_state_with_its_true_discounted_return():
+    import gymnasium as gym
+    import torch
+
+    from spinup_lib.core import DDPGActorCritic, TD3ActorCritic
+
+    env_fn = make_env_fn("Pendulum-v1")
+    probe = env_fn()
+    torch.manual_seed(0)
+    ac = DDPGActorCritic(probe.observation_space, probe.action_space, hidden_sizes=(16,))
+    gamma, episode_len = 0.9, 20
+    table = notebook.q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=2, episode_len=episode_len, seed=3)
+    assert list(table.columns) == ["episode", "t", "mc_return", "q"]
+    assert len(table) == 2 * episode_len
+
+    # The same playthrough by hand, long enough that gamma^k is negligible: G_0 and Q(s_0, mu(s_0)).
+    env = gym.make("Pendulum-v1", max_episode_steps=1000)
+    obs, _ = env.reset(seed=3)
+    first_obs, rewards = obs, []
+    for _ in range(300):
+        obs, reward, *_ = env.step(ac.act(torch.as_tensor(obs, dtype=torch.float32)))
+        rewards.append(reward)
+    g0 = sum(gamma ** k * r for k, r in enumerate(rewards))
+    first = table[(table.episode == 0) & (table.t == 0)].iloc[0]
+    assert abs(first.mc_return - g0) <= 0.01 * abs(g0) + 1e-6  # at most tail_tol of the future is missing
+    obs_t = torch.as_tensor(first_obs, dtype=torch.float32)
+    with torch.no_grad():
+        assert np.isclose(first.q, ac.q(obs_t[None], ac.pi(obs_t[None])).item(), atol=1e-5)
+    # G_t = r_t + gamma G_{t+1} along each episode.
+    ep0 = table[table.episode == 0].mc_return.to_numpy()
+    assert np.allclose(ep0[:-1], np.array(rewards[:episode_len - 1]) + gamma * ep0[1:], atol=1e-4)
+
+    twin = TD3ActorCritic(probe.observation_space, probe.action_space, hidden_sizes=(16,))
+    twin_table = notebook.q_versus_monte_carlo(twin, env_fn, gamma, num_episodes=1, episode_len=5)
+    assert {"q1", "q2"} <= set(twin_table.columns) and "q" not in twin_table.columns
+
+
+@pytest.mark.parametrize("gamma", [0.0, 1.0, 1.5])
+def test_q_versus_monte_carlo_refuses_a_gamma_without_a_discounted_return(gamma):
+    from spinup_lib.core import DDPGActorCritic
+
+    probe = make_env_fn("Pendulum-v1")()
+    ac = DDPGActorCritic(probe.observation_space, probe.action_space, hidden_sizes=(16,))
+    with pytest.raises(UserError):
+        notebook.q_versus_monte_carlo(ac, make_env_fn("Pendulum-v1"), gamma)
+
+
+def test_chapter_data_dir_gives_each_execution_a_new_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = notebook.chapter_data_dir("04_vpg")
+    second = notebook.chapter_data_dir("04_vpg")
+    assert first != second and os.path.isdir(first) and os.path.isdir(second)
+    assert os.path.dirname(first) == str(tmp_path / "data" / "04_vpg")
+    assert os.listdir(first) == []
+    for bad in ("..", "../x", "/etc", ""):
+        with pytest.raises(UserError):
+            notebook.chapter_data_dir(bad)

@@ -3,7 +3,9 @@
 Agents are saved by the real logger (Logger.setup_pytorch_saver / save_state) from the real
 MLPActorCritic, untrained: no algorithm has to run.
 """
+import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -217,9 +219,10 @@ def test_video_of_cartpole(cartpole_run, tmp_path, capsys):
     assert video.stat().st_size > 0
     assert video.read_bytes()[4:8] == b"ftyp"  # an MP4 container
     frames, meta = read_video(video)
-    # each episode: the first observation's frame and one per step
-    assert frames.shape == (sum(n + 1 for _, n in results), 400, 600, 3)
-    assert meta["fps"] == gym.make("CartPole-v1").metadata["render_fps"]
+    # CartPole runs 50 steps a second: real time at <= 30 fps is every 2nd step at 25 fps,
+    # the first observation's frame included
+    assert frames.shape == (sum(n // 2 + 1 for _, n in results), 400, 600, 3)
+    assert meta["fps"] == gym.make("CartPole-v1").metadata["render_fps"] / 2 == 25
     assert frames.std() > 10  # a picture, not a blank
     assert "not rendering" not in out
     assert [p.name for p in video.parent.iterdir()] == ["cartpole.mp4"]  # no temporary left
@@ -229,7 +232,7 @@ def test_video_defaults_to_one_episode(cartpole_run, tmp_path, capsys):
     video = tmp_path / "one.mp4"
     results = replay(capsys, cartpole_run, "--video", str(video), "--seed", "1")
     assert len(results) == 1
-    assert read_video(video)[0].shape[0] == results[0][1] + 1
+    assert read_video(video)[0].shape[0] == results[0][1] // 2 + 1
 
 
 def test_record_episodes_for_notebooks(uniform_cartpole_run, tmp_path):
@@ -239,7 +242,8 @@ def test_record_episodes_for_notebooks(uniform_cartpole_run, tmp_path):
                                            max_ep_len=5, seed=0, fps=10)
         assert path == str(tmp_path / "clip.mp4")
         frames, meta = read_video(path)
-        assert frames.shape[0] == 3 * (5 + 1) and meta["fps"] == 10
+        # 10 fps of an env running 50 steps a second: real time is every 5th step
+        assert frames.shape[0] == 3 * (5 // 5 + 1) and meta["fps"] == 10
         with pytest.raises(UserError, match="already exists"):
             test_policy.record_episodes(env, get_action, path)
     finally:
@@ -265,13 +269,170 @@ def test_video_needs_mp4_name(cartpole_run, tmp_path):
         test_policy.main([cartpole_run, "--video", str(tmp_path / "clip.gif")])
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_video_file_permissions_follow_the_umask(cartpole_run, tmp_path, capsys, umask):
+    video = tmp_path / "shared.mp4"
+    old = os.umask(umask)
+    try:
+        test_policy.main([cartpole_run, "--video", str(video), "-l", "4", "--seed", "0"])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(video.stat().st_mode) == 0o666 & ~umask  # 0644 for most users, never forced private
+
+
+@pytest.mark.parametrize("env_id, fps, expected", [
+    ("HalfCheetah-v5", None, (1, 20)),       # 20 steps a second: every step, real time
+    ("Hopper-v5", None, (5, 25)),            # 125 steps a second: every 5th step
+    ("Humanoid-v5", None, (3, 67 / 3)),
+    ("CartPole-v1", None, (2, 25)),
+    ("Pendulum-v1", None, (1, 30)),
+    ("CartPole-v1", 10, (5, 10)),            # an fps asked for keeps real time when it can
+    ("HalfCheetah-v5", 60, (1, 60)),         # and plays faster when the env is slower than that
+])
+def test_video_timing(env_id, fps, expected):
+    env = gym.make(env_id)
+    try:
+        every, video_fps = test_policy.video_timing(env, fps)
+    finally:
+        env.close()
+    assert every == expected[0] and video_fps == pytest.approx(expected[1])
+    assert video_fps <= test_policy.MAX_VIDEO_FPS or fps is not None
+
+
+def test_video_timing_of_an_env_without_a_rate():
+    env = gym.make("CartPole-v1")
+    env.unwrapped.metadata = {"render_modes": ["rgb_array"]}
+    assert test_policy.video_timing(env) == (1, test_policy.DEFAULT_FPS)
+    with pytest.raises(UserError, match="fps must be a positive number"):
+        test_policy.video_timing(env, 0)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id, camera", [
+    ("HalfCheetah-v5", "track"), ("Hopper-v5", "track"), ("Walker2d-v5", "track"), ("Ant-v5", "track"),
+    ("Swimmer-v5", "track"), ("Humanoid-v5", "track"), ("HumanoidStandup-v5", "track"),
+    ("InvertedPendulum-v5", None), ("InvertedDoublePendulum-v5", None), ("Reacher-v5", None),
+    ("Pusher-v5", None),  # fixed bases: the default view shows them whole
+])
+def test_tracking_camera_of_each_mujoco_env(env_id, camera):
+    env = gym.make(env_id)
+    try:
+        assert test_policy.tracking_camera(env.unwrapped.model) == camera
+    finally:
+        env.close()
+
+
+def agent_in_frame(env):
+    """Where the agent is in the next frame: (share of pixels, mean column / width), or (0, None).
+
+    The frame is drawn twice, once with the agent's geoms made transparent; the pixels that
+    change are the agent (and its shadow)."""
+    model = env.unwrapped.model
+    agent = model.geom_bodyid > 0  # every geom but the world's (floor)
+    shown = env.render().astype(int)
+    alpha = model.geom_rgba[agent, 3].copy()
+    model.geom_rgba[agent, 3] = 0
+    hidden = env.render().astype(int)
+    model.geom_rgba[agent, 3] = alpha
+    mask = np.abs(shown - hidden).max(axis=-1) > 40
+    columns = np.nonzero(mask)[1]
+    return mask.mean(), (columns.mean() / mask.shape[1] if columns.size else None)
+
+
+def move_agent(env, x):
+    raw = env.unwrapped
+    qpos = raw.data.qpos.copy()
+    qpos[0] = x  # HalfCheetah's first coordinate is the torso's x position
+    raw.set_state(qpos, raw.data.qvel.copy())
+
+
+def test_video_camera_follows_the_agent(tmp_path):
+    env = gym.make("HalfCheetah-v5", render_mode="rgb_array")
+    try:
+        assert test_policy.prepare_video_rendering(env, (96, 64)) == "camera 'track'"
+        renderer = env.unwrapped.mujoco_renderer
+        assert renderer.camera_id == 0 and env.unwrapped.model.camera(0).name == "track"
+        env.reset(seed=0)
+        for x in (0.0, 10.0, 30.0):  # a good HalfCheetah runs 30 m in its 1000 steps
+            move_agent(env, x)
+            share, column = agent_in_frame(env)
+            assert env.render().shape == (64, 96, 3)
+            assert share > 0.01 and 0.35 < column < 0.65, (x, share, column)
+    finally:
+        env.close()
+    # gymnasium's default view stays where the episode began: 10 m on, the agent is out of the picture
+    env = gym.make("HalfCheetah-v5", render_mode="rgb_array")
+    try:
+        assert test_policy.prepare_video_rendering(env, (96, 64), camera="default") == "the env's default view"
+        env.reset(seed=0)
+        assert agent_in_frame(env)[0] > 0.01
+        move_agent(env, 10.0)
+        assert agent_in_frame(env) == (0.0, None)
+    finally:
+        env.close()
+
+
+def test_video_of_a_fast_mujoco_env_draws_every_kth_step(tmp_path):
+    run_dir, _ = save_agent(tmp_path / "hopper_s0", make_env_fn("Hopper-v5")())
+    env, get_action = test_policy.load_policy_and_env(run_dir, render_mode="rgb_array")
+    drawn = []
+    render = env.render
+    env.render = lambda: drawn.append(1) or render()  # count what is drawn, not only what is kept
+    try:
+        path = test_policy.record_episodes(env, get_action, tmp_path / "hop.mp4", num_episodes=2,
+                                           max_ep_len=12, seed=0, frame_size=(64, 48))
+    finally:
+        env.close()
+    frames, meta = read_video(path)
+    # Hopper runs 125 steps a second: every 5th step at 25 fps, steps 0, 5, 10 of each episode
+    # (an early fall would end an episode sooner: an untrained hopper stands for 12 steps)
+    assert frames.shape == (2 * (12 // 5 + 1), 48, 64, 3)
+    assert len(drawn) == frames.shape[0]  # the steps in between are not rendered at all
+    assert meta["fps"] == 25
+
+
+def test_video_options_and_their_errors(cartpole_run, tmp_path, capsys):
+    pendulum_run, _ = save_agent(tmp_path / "pendulum_s0", make_env_fn("InvertedPendulum-v5")())
+    env, get_action = test_policy.load_policy_and_env(pendulum_run, render_mode="rgb_array")
+    with pytest.raises(UserError, match=r"no camera named 'overhead'.*'auto', 'default' or one of none"):
+        test_policy.record_episodes(env, get_action, tmp_path / "a.mp4", camera="overhead")
+    with pytest.raises(UserError, match="frame size 8x8 is out of range"):
+        test_policy.record_episodes(env, get_action, tmp_path / "a.mp4", frame_size=(8, 8))
+    env.close()
+    assert not (tmp_path / "a.mp4").exists()
+    with pytest.raises(UserError, match="give it as WIDTHxHEIGHT"):
+        test_policy.main([pendulum_run, "--video", str(tmp_path / "b.mp4"), "--frame_size", "big"])
+    with pytest.raises(UserError, match="add --video FILE.mp4"):
+        test_policy.main([cartpole_run, "-nr", "--fps", "10"])
+    with pytest.raises(UserError, match="--fps must be a positive number"):
+        test_policy.main([cartpole_run, "--video", str(tmp_path / "c.mp4"), "--fps", "0"])
+    assert test_policy.main([pendulum_run, "--video", str(tmp_path / "d.mp4"), "-l", "5", "--seed", "0",
+                             "--frame_size", "80x60", "--fps", "5", "--camera", "default"]) == 0
+    frames, meta = read_video(tmp_path / "d.mp4")
+    assert frames.shape == (5 // 5 + 1, 60, 80, 3) and meta["fps"] == 5  # 25 steps a second, 5 fps
+    assert "Saved 2 frames (80x60, the env's default view, every 5 steps, 5 fps" in capsys.readouterr().out
+
+
+def test_progress_bar_while_recording(cartpole_run, tmp_path, capsys):
+    env, get_action = test_policy.load_policy_and_env(cartpole_run, render_mode="rgb_array")
+    try:
+        results = test_policy.run_policy(env, get_action, num_episodes=2, max_ep_len=6, render=False, seed=0,
+                                         video_path=tmp_path / "p.mp4", progress=True)
+    finally:
+        env.close()
+    captured = capsys.readouterr()
+    assert "recording" in captured.err and "12/12" in captured.err  # 2 episodes of at most 6 steps
+    assert [(ret, n) for _, ret, n in episodes_in(captured.out)] == results  # lines intact on stdout
+
+
 @pytest.mark.slow
 def test_video_of_mujoco_env(tmp_path, capsys):
     run_dir, _ = save_agent(tmp_path / "pendulum_s0", make_env_fn("InvertedPendulum-v5")())
     video = tmp_path / "pendulum.mp4"
     results = replay(capsys, run_dir, "--video", str(video), "-l", "15", "-d", "--seed", "0")
     frames, meta = read_video(video)
-    assert frames.shape == (results[0][1] + 1, 480, 480, 3)
+    width, height = test_policy.DEFAULT_FRAME_SIZE
+    assert frames.shape == (results[0][1] + 1, height, width, 3)  # 25 steps a second: every step
     assert meta["fps"] == gym.make("InvertedPendulum-v5").metadata["render_fps"]
     assert frames.max() > 100  # the pendulum is drawn (the background is black)
 

@@ -20,9 +20,11 @@ import torch
 from torch.optim import Adam
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
+from spinup_lib.checks import check_arguments
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.envs import get_env_state
 from spinup_lib.errors import UserError
-from spinup_lib.logx import EpochLogger, restore_checkpoint
+from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import num_procs, setup_pytorch_for_mpi
 
 
@@ -64,11 +66,12 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
         max_ep_len (int): Longest episode the agent plays; a cut episode is bootstrapped
             like a time limit, since the task itself did not end.
         logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
-        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
-            (and at the last one).
+        save_freq (int): Save the agent every save_freq epochs (and at the last one).
+            The checkpoint that resume continues from is saved every epoch.
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
+    check_arguments('ddpg', locals())  # every value in range before anything starts
     if num_procs() > 1:
         raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
 
@@ -94,8 +97,10 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
     q_params = list(ac.q.parameters())
 
     # Noise is given as a fraction of the action box's half-width, so one act_noise suits any box.
+    # region: ddpg-action-scale
     act_low, act_high = env.action_space.low, env.action_space.high
     act_scale = (act_high - act_low) / 2
+    # endregion
 
     replay_buffer = core.ReplayBuffer(obs_dim, act_dim, replay_size, seed=seed)
 
@@ -145,9 +150,11 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
         logger.store(LossQ=loss_q.item(), LossPi=loss_pi.item(), **loss_info)
 
         # Polyak averaging of the target networks, in place.
+        # region: ddpg-polyak
         with torch.no_grad():
             for p, p_targ in zip(ac.parameters(), ac_targ.parameters()):
                 p_targ.mul_(polyak).add_(p, alpha=1 - polyak)
+        # endregion
 
     def get_action(o, noise_scale):
         """mu(s) plus Gaussian noise (noise_scale times the half-width), clipped to the box."""
@@ -177,10 +184,11 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
     if resume_from is not None:
         extra = restore_checkpoint(resume_from, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
                                    q_optimizer=q_optimizer, replay_buffer=replay_buffer)
-        set_env_state(env, extra['env_state'])
-        set_env_state(test_env, extra['test_env_state'])
-        o, ep_ret, ep_len = extra['o'], extra['ep_ret'], extra['ep_len']
+        o, continued = restore_env(env, extra['env_state'], extra['o'])
+        restore_env(test_env, extra['test_env_state'])  # test episodes start with a reset
+        ep_ret, ep_len = (extra['ep_ret'], extra['ep_len']) if continued else (0, 0)
         start_epoch = resume_from['epoch'] + 1
+        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
         if extra['t'] != start_epoch * steps_per_epoch - 1:
             raise UserError(f"the checkpoint stopped at step {extra['t'] + 1}, not at the end of epoch "
                             f"{start_epoch - 1} of {steps_per_epoch} steps: resume with the run's own steps_per_epoch")
@@ -190,18 +198,22 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
     for epoch in range(start_epoch, epochs):
         for t in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch):
             # Uniformly random actions at first, for a broad spread of early experience.
+            # region: ddpg-explore
             if t >= start_steps:
                 a = get_action(o, act_noise)
             else:
                 a = env.action_space.sample()
+            # endregion
 
             o2, r, terminated, truncated, _ = env.step(a)
             ep_ret += r
             ep_len += 1
 
+            # region: ddpg-store
             # d = terminated only: after a time limit (or a max_ep_len cut) the task goes on,
             # so the backup must still bootstrap from Q(s', .). o2 is the real next observation.
             replay_buffer.store(o, a, r, o2, terminated)
+            # endregion
             o = o2
 
             if terminated or truncated or ep_len == max_ep_len:
@@ -209,9 +221,11 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
                 o, _ = env.reset()
                 ep_ret, ep_len = 0, 0
 
+            # region: ddpg-update-schedule
             if t >= update_after and t % update_every == 0:
                 for _ in range(update_every):
                     update(replay_buffer.sample_batch(batch_size))
+            # endregion
 
         test_agent()
 
@@ -227,14 +241,15 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
         logger.log_tabular('Time', time.time() - start_time)
         logger.dump_tabular()
 
-        # Save after testing: the agent for replay, and everything resume needs (the episode
-        # in progress included, since it goes on into the next epoch).
+        # Save after testing: the agent for replay every save_freq epochs, and everything resume
+        # needs every epoch: the episode in progress (it goes on into the next epoch) and the
+        # replay buffer's steps new since the last checkpoint.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-            logger.save_checkpoint('ddpg', epoch, dict(
-                ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
-                replay_buffer=replay_buffer, env_state=get_env_state(env),
-                test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len, t=t))
+        logger.save_checkpoint('ddpg', epoch, dict(
+            ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
+            replay_buffer=replay_buffer, env_state=get_env_state(env),
+            test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len, t=t))
 
     env.close()
     test_env.close()

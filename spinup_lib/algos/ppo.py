@@ -16,8 +16,10 @@ import torch
 from torch.optim import Adam
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
-from spinup_lib.logx import EpochLogger, restore_checkpoint
+from spinup_lib.checks import check_arguments
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.envs import get_env_state
+from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import mpi_avg, mpi_avg_grads, num_procs, proc_id, setup_pytorch_for_mpi, sync_params
 
 
@@ -53,11 +55,12 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         target_kl (float): The policy steps stop once the mean KL between the new and the old
             policy exceeds 1.5 * target_kl (0.01 or 0.05 are usual).
         logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
-        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
-            (and at the last one).
+        save_freq (int): Save the agent every save_freq epochs (and at the last one).
+            The checkpoint that resume continues from is saved every epoch.
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
+    check_arguments('ppo', locals())  # every value in range before anything starts
     setup_pytorch_for_mpi()  # one torch thread per process, so processes do not fight over cores
 
     logger = EpochLogger(**logger_kwargs)
@@ -85,9 +88,11 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         obs, act, adv, logp_old = data['obs'], data['act'], data['adv'], data['logp']
 
         pi, logp = ac.pi(obs, act)
+        # region: ppo-clipped-objective
         ratio = torch.exp(logp - logp_old)  # r_t(theta) = pi_theta(a|s) / pi_old(a|s)
         clip_adv = torch.clamp(ratio, 1 - clip_ratio, 1 + clip_ratio) * adv
         loss_pi = -(torch.min(ratio * adv, clip_adv)).mean()
+        # endregion
 
         # Diagnostics: KL estimate (used for early stopping), entropy, fraction of clipped ratios.
         approx_kl = (logp_old - logp).mean().item()
@@ -114,6 +119,7 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         v_l_old = compute_loss_v(data).item()
 
         # Policy steps on the clipped objective, until the policy has moved too far (in KL).
+        # region: ppo-early-stop
         for i in range(train_pi_iters):
             pi_optimizer.zero_grad()
             loss_pi, pi_info = compute_loss_pi(data)
@@ -125,6 +131,7 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
             mpi_avg_grads(ac.pi)  # average gradients over processes
             pi_optimizer.step()
         logger.store(StopIter=i)
+        # endregion
 
         # Value function regression.
         for _ in range(train_v_iters):
@@ -144,11 +151,13 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
     ep_ret, ep_len = 0, 0
     if resume_from is not None:
         extra = restore_checkpoint(resume_from, ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer)
-        set_env_state(env, extra['env_state'])
-        o, start_epoch = extra['o'], resume_from['epoch'] + 1
+        o, _ = restore_env(env, extra['env_state'], extra['o'])
+        start_epoch = resume_from['epoch'] + 1
+        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
     logger.setup_progress(epochs, start_epoch)
 
     for epoch in range(start_epoch, epochs):
+        # region: ppo-experience-loop
         for t in range(local_steps_per_epoch):
             a, v, logp = ac.step(torch.as_tensor(o, dtype=torch.float32))
 
@@ -175,6 +184,7 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
                 ep_ret, ep_len = 0, 0
 
         update()
+        # endregion
 
         logger.log_tabular('Epoch', epoch)
         logger.log_tabular('EpRet', with_min_and_max=True)
@@ -192,12 +202,13 @@ def ppo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         logger.log_tabular('Time', time.time() - start_time)
         logger.dump_tabular()
 
-        # Save after the update: the agent for replay, and everything resume needs.
+        # Save after the update: the agent for replay every save_freq epochs, and everything
+        # resume needs every epoch (it is small), so a stopped run loses at most an epoch.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-            logger.save_checkpoint('ppo', epoch, dict(
-                ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer,
-                env_state=get_env_state(env), o=o))
+        logger.save_checkpoint('ppo', epoch, dict(
+            ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer,
+            env_state=get_env_state(env), o=o))
 
     env.close()
     return ac

@@ -21,9 +21,11 @@ import torch
 from torch.optim import Adam
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
+from spinup_lib.checks import check_arguments
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.envs import get_env_state
 from spinup_lib.errors import UserError
-from spinup_lib.logx import EpochLogger, restore_checkpoint
+from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import num_procs, setup_pytorch_for_mpi
 
 
@@ -66,11 +68,12 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
         max_ep_len (int): Longest episode the agent plays; a cut episode is bootstrapped
             like a time limit, since the task itself did not end.
         logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
-        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
-            (and at the last one).
+        save_freq (int): Save the agent every save_freq epochs (and at the last one).
+            The checkpoint that resume continues from is saved every epoch.
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
+    check_arguments('sac', locals())  # every value in range before anything starts
     if num_procs() > 1:
         raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
 
@@ -108,12 +111,14 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
         q2 = ac.q2(o, a)
 
         with torch.no_grad():
+            # region: sac-soft-target
             # The next action comes fresh from the *current* policy, not from the buffer.
             a2, logp_a2 = ac.pi(o2)
 
             # Soft backup: the smaller target Q, plus the entropy bonus -alpha log pi(a'|s').
             q_pi_targ = torch.min(ac_targ.q1(o2, a2), ac_targ.q2(o2, a2))
             backup = r + gamma * (1 - d) * (q_pi_targ - alpha * logp_a2)
+            # endregion
 
         loss_q = ((q1 - backup) ** 2).mean() + ((q2 - backup) ** 2).mean()
         return loss_q, dict(Q1Vals=q1.detach().numpy(), Q2Vals=q2.detach().numpy())
@@ -180,10 +185,11 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
     if resume_from is not None:
         extra = restore_checkpoint(resume_from, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
                                    q_optimizer=q_optimizer, replay_buffer=replay_buffer)
-        set_env_state(env, extra['env_state'])
-        set_env_state(test_env, extra['test_env_state'])
-        o, ep_ret, ep_len = extra['o'], extra['ep_ret'], extra['ep_len']
+        o, continued = restore_env(env, extra['env_state'], extra['o'])
+        restore_env(test_env, extra['test_env_state'])  # test episodes start with a reset
+        ep_ret, ep_len = (extra['ep_ret'], extra['ep_len']) if continued else (0, 0)
         start_epoch = resume_from['epoch'] + 1
+        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
         if extra['t'] != start_epoch * steps_per_epoch - 1:
             raise UserError(f"the checkpoint stopped at step {extra['t'] + 1}, not at the end of epoch "
                             f"{start_epoch - 1} of {steps_per_epoch} steps: resume with the run's own steps_per_epoch")
@@ -192,6 +198,7 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
     # Episodes run on across epoch boundaries: an epoch is only a unit of logging and testing.
     for epoch in range(start_epoch, epochs):
         for t in range(epoch * steps_per_epoch, (epoch + 1) * steps_per_epoch):
+            # region: sac-experience-loop
             # Uniformly random actions at first, for a broad spread of early experience.
             if t >= start_steps:
                 a = get_action(o)
@@ -215,6 +222,7 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
             if t >= update_after and t % update_every == 0:
                 for _ in range(update_every):
                     update(replay_buffer.sample_batch(batch_size))
+            # endregion
 
         test_agent()
 
@@ -232,14 +240,15 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
         logger.log_tabular('Time', time.time() - start_time)
         logger.dump_tabular()
 
-        # Save after testing: the agent for replay, and everything resume needs (the episode
-        # in progress included, since it goes on into the next epoch).
+        # Save after testing: the agent for replay every save_freq epochs, and everything resume
+        # needs every epoch: the episode in progress (it goes on into the next epoch) and the
+        # replay buffer's steps new since the last checkpoint.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-            logger.save_checkpoint('sac', epoch, dict(
-                ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
-                replay_buffer=replay_buffer, env_state=get_env_state(env),
-                test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len, t=t))
+        logger.save_checkpoint('sac', epoch, dict(
+            ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
+            replay_buffer=replay_buffer, env_state=get_env_state(env),
+            test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len, t=t))
 
     env.close()
     test_env.close()

@@ -22,9 +22,11 @@ import torch
 from torch.optim import Adam
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
+from spinup_lib.checks import check_arguments
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.envs import get_env_state
 from spinup_lib.errors import UserError
-from spinup_lib.logx import EpochLogger, restore_checkpoint
+from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import num_procs, setup_pytorch_for_mpi
 
 
@@ -33,7 +35,7 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
         pi_lr=1e-3, q_lr=1e-3, batch_size=100, start_steps=10000, update_after=1000,
         update_every=50, act_noise=0.1, target_noise=0.2, noise_clip=0.5, policy_delay=2,
         num_test_episodes=10, max_ep_len=1000, logger_kwargs=dict(), save_freq=1,
-        resume_from=None):
+        resume_from=None, clipped_double_q=True):
     """Twin Delayed Deep Deterministic Policy Gradient (TD3).
 
     Args:
@@ -68,15 +70,19 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
         noise_clip (float): The smoothing noise is clipped to [-noise_clip, noise_clip]
             (also a fraction of the half-width).
         policy_delay (int): Q steps per policy (and target network) step.
+        clipped_double_q (bool): Form the Bellman target from the smaller of the two target
+            Q values (TD3). False uses Q1_targ alone, to measure what the min removes (an
+            ablation for the TD3 chapter, not a setting to train with).
         num_test_episodes (int): Episodes played deterministically at the end of each epoch.
         max_ep_len (int): Longest episode the agent plays; a cut episode is bootstrapped
             like a time limit, since the task itself did not end.
         logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
-        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
-            (and at the last one).
+        save_freq (int): Save the agent every save_freq epochs (and at the last one).
+            The checkpoint that resume continues from is saved every epoch.
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
+    check_arguments('td3', locals())  # every value in range before anything starts
     if num_procs() > 1:
         raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
 
@@ -120,12 +126,17 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
 
         with torch.no_grad():
             # Target policy smoothing: clipped noise around mu_targ(s'), kept inside the box.
+            # region: td3-target-smoothing
             epsilon = torch.clamp(target_noise * torch.randn_like(a), -noise_clip, noise_clip) * act_scale_t
             a2 = torch.clamp(ac_targ.pi(o2) + epsilon, act_low_t, act_high_t)
+            # endregion
 
             # Clipped double-Q: the smaller of the two target estimates curbs overestimation.
-            q_pi_targ = torch.min(ac_targ.q1(o2, a2), ac_targ.q2(o2, a2))
+            # region: td3-clipped-double-q
+            q1_pi_targ = ac_targ.q1(o2, a2)
+            q_pi_targ = torch.min(q1_pi_targ, ac_targ.q2(o2, a2)) if clipped_double_q else q1_pi_targ
             backup = r + gamma * (1 - d) * q_pi_targ
+            # endregion
 
         loss_q = ((q1 - backup) ** 2).mean() + ((q2 - backup) ** 2).mean()
         return loss_q, dict(Q1Vals=q1.detach().numpy(), Q2Vals=q2.detach().numpy())
@@ -194,10 +205,12 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
     if resume_from is not None:
         extra = restore_checkpoint(resume_from, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
                                    q_optimizer=q_optimizer, replay_buffer=replay_buffer)
-        set_env_state(env, extra['env_state'])
-        set_env_state(test_env, extra['test_env_state'])
-        o, ep_ret, ep_len, q_updates = extra['o'], extra['ep_ret'], extra['ep_len'], extra['q_updates']
+        o, continued = restore_env(env, extra['env_state'], extra['o'])
+        restore_env(test_env, extra['test_env_state'])  # test episodes start with a reset
+        ep_ret, ep_len = (extra['ep_ret'], extra['ep_len']) if continued else (0, 0)
+        q_updates = extra['q_updates']
         start_epoch = resume_from['epoch'] + 1
+        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
         if extra['t'] != start_epoch * steps_per_epoch - 1:
             raise UserError(f"the checkpoint stopped at step {extra['t'] + 1}, not at the end of epoch "
                             f"{start_epoch - 1} of {steps_per_epoch} steps: resume with the run's own steps_per_epoch")
@@ -246,15 +259,16 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
         logger.log_tabular('Time', time.time() - start_time)
         logger.dump_tabular()
 
-        # Save after testing: the agent for replay, and everything resume needs (the episode
-        # in progress included, since it goes on into the next epoch).
+        # Save after testing: the agent for replay every save_freq epochs, and everything resume
+        # needs every epoch: the episode in progress (it goes on into the next epoch) and the
+        # replay buffer's steps new since the last checkpoint.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-            logger.save_checkpoint('td3', epoch, dict(
-                ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
-                replay_buffer=replay_buffer, env_state=get_env_state(env),
-                test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len,
-                t=t, q_updates=q_updates))
+        logger.save_checkpoint('td3', epoch, dict(
+            ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
+            replay_buffer=replay_buffer, env_state=get_env_state(env),
+            test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len,
+            t=t, q_updates=q_updates))
 
     env.close()
     test_env.close()

@@ -21,10 +21,12 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from torch.optim import Adam
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
+from spinup_lib.checks import check_arguments
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.envs import get_env_state
 from spinup_lib.errors import UserError
-from spinup_lib.logx import EpochLogger, restore_checkpoint
-from spinup_lib.mpi import mpi_avg, mpi_avg_grads, num_procs, proc_id, setup_pytorch_for_mpi, sync_params
+from spinup_lib.logx import EpochLogger
+from spinup_lib.mpi import mpi_avg, mpi_avg_grads, mpi_op, num_procs, proc_id, setup_pytorch_for_mpi, sync_params
 
 EPS = 1e-8
 
@@ -40,6 +42,10 @@ def conjugate_gradient(Ax, b, iters):
     p = r.clone()
     r_dot_old = r @ r
     for _ in range(iters):
+        if r_dot_old == 0:
+            # Solved exactly (e.g. b = 0, a zero gradient): stop before 0/0 makes x NaN.
+            # The test is on values every MPI rank shares, so all ranks stop together.
+            break
         z = Ax(p)
         alpha = r_dot_old / (p @ z + EPS)
         x += alpha * p
@@ -85,12 +91,13 @@ def trpo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         lam (float): Lambda of GAE-lambda, between 0 and 1 (close to 1 in practice).
         max_ep_len (int): Longest episode the agent plays; a cut episode is bootstrapped with V.
         logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
-        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
-            (and at the last one).
+        save_freq (int): Save the agent every save_freq epochs (and at the last one).
+            The checkpoint that resume continues from is saved every epoch.
         algo (str): 'trpo' (backtracking line search) or 'npg' (always the full natural step).
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
+    check_arguments('trpo', locals())  # every value in range before anything starts
     if algo not in ('trpo', 'npg'):
         raise UserError(f"algo={algo!r} is not known: use 'trpo' or 'npg'")
 
@@ -147,11 +154,14 @@ def trpo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
             pi_old = ac.pi.distribution(data['obs'])  # pi_k, held fixed during the step
 
         loss_pi, _, ent = compute_loss_pi(data, pi_old)
-        pi_l_old, v_l_old = loss_pi.item(), compute_loss_v(data).item()
+        # Averaged over processes like every number the line search compares: each rank must
+        # take the same branch, or their collective calls stop matching (and MPI crashes).
+        pi_l_old, v_l_old = mpi_avg(loss_pi.item()), compute_loss_v(data).item()
 
         # g: gradient of the surrogate (of minus it, since loss_pi = -L)
         g = flat_grad(loss_pi)
 
+        # region: trpo-fisher-vector-product
         # Hx: Fisher-vector product, the gradient of (grad KL . x), plus damping
         _, kl, _ = compute_loss_pi(data, pi_old)
         grad_kl = flat_grad(kl, create_graph=True)
@@ -161,36 +171,63 @@ def trpo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
             hvp = torch.cat([h.reshape(-1) for h in hvp])
             hvp = torch.as_tensor(mpi_avg(hvp.numpy()), dtype=torch.float32)
             return hvp + damping_coeff * x
+        # endregion
 
+        # region: trpo-natural-step
         # Natural gradient direction x = H^{-1} g, scaled so that the quadratic KL model equals delta
         x = conjugate_gradient(Hx, g, cg_iters)
         step_size = torch.sqrt(2 * delta / (x @ Hx(x) + EPS))
         theta_old = parameters_to_vector(pi_params).detach()
+        # endregion
 
         def set_and_eval(step):
-            vector_to_parameters(theta_old - step * step_size * x, pi_params)
+            theta_new = theta_old - step * step_size * x
+            if not torch.all(torch.isfinite(theta_new)):
+                # A failed solve (NaN or inf) gives no policy to evaluate: report NaN, which
+                # fails every test below. Still average, so every rank makes the same MPI calls.
+                return mpi_avg(float('nan')), mpi_avg(float('nan'))
+            vector_to_parameters(theta_new, pi_params)
+            return evaluate()
+
+        def evaluate():
             with torch.no_grad():
                 loss, kl, _ = compute_loss_pi(data, pi_old)
             return mpi_avg(kl.item()), mpi_avg(loss.item())
 
+        def on_every_rank(condition):
+            # The averages above are equal on every rank, but an MPI sum need not round the same
+            # way everywhere: the minimum of 0/1 flags is exact, so the ranks cannot disagree.
+            return mpi_op(float(condition), 'min') == 1.0
+
+        def keep_old_params():
+            # theta_old itself, not theta_old - 0 * step: a NaN step times 0 is still NaN.
+            vector_to_parameters(theta_old, pi_params)
+            return evaluate()
+
+        # region: trpo-line-search
         if algo == 'npg':
             kl, pi_l_new = set_and_eval(step=1.0)
             backtrack_iters_used = 0
+            if not on_every_rank(np.isfinite(kl)):
+                logger.log('The natural gradient step is not finite! Keeping old params.')
+                kl, pi_l_new = keep_old_params()
         else:
             # Backtracking line search: shrink the step until it satisfies the trust region
-            # (KL <= delta) and improves the surrogate.
+            # (KL <= delta) and improves the surrogate. Both tests use averages over processes.
             for j in range(backtrack_iters):
                 kl, pi_l_new = set_and_eval(step=backtrack_coeff ** j)
-                if kl <= delta and pi_l_new <= pi_l_old:
+                if on_every_rank(kl <= delta and pi_l_new <= pi_l_old):
                     logger.log('Accepting new params at step %d of line search.' % j)
                     backtrack_iters_used = j
                     break
             else:
                 logger.log('Line search failed! Keeping old params.')
                 backtrack_iters_used = backtrack_iters
-                kl, pi_l_new = set_and_eval(step=0.0)
+                kl, pi_l_new = keep_old_params()
+        # endregion
 
         # Value function regression.
+        loss_v = torch.as_tensor(v_l_old)  # what DeltaLossV compares with when train_v_iters=0
         for _ in range(train_v_iters):
             vf_optimizer.zero_grad()
             loss_v = compute_loss_v(data)
@@ -209,8 +246,9 @@ def trpo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
     ep_ret, ep_len = 0, 0
     if resume_from is not None:
         extra = restore_checkpoint(resume_from, ac=ac, vf_optimizer=vf_optimizer)
-        set_env_state(env, extra['env_state'])
-        o, start_epoch = extra['o'], resume_from['epoch'] + 1
+        o, _ = restore_env(env, extra['env_state'], extra['o'])
+        start_epoch = resume_from['epoch'] + 1
+        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
     logger.setup_progress(epochs, start_epoch)
 
     for epoch in range(start_epoch, epochs):
@@ -257,11 +295,12 @@ def trpo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         logger.log_tabular('Time', time.time() - start_time)
         logger.dump_tabular()
 
-        # Save after the update: the agent for replay, and everything resume needs.
+        # Save after the update: the agent for replay every save_freq epochs, and everything
+        # resume needs every epoch (it is small), so a stopped run loses at most an epoch.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-            logger.save_checkpoint('trpo', epoch, dict(
-                ac=ac, vf_optimizer=vf_optimizer, env_state=get_env_state(env), o=o))
+        logger.save_checkpoint('trpo', epoch, dict(
+            ac=ac, vf_optimizer=vf_optimizer, env_state=get_env_state(env), o=o))
 
     env.close()
     return ac

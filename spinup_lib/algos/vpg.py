@@ -13,8 +13,10 @@ import torch
 from torch.optim import Adam
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
-from spinup_lib.logx import EpochLogger, restore_checkpoint
+from spinup_lib.checks import check_arguments
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.envs import get_env_state
+from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import mpi_avg_grads, num_procs, proc_id, setup_pytorch_for_mpi, sync_params
 
 
@@ -45,11 +47,12 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         max_ep_len (int): Longest episode the agent plays; a cut episode is bootstrapped
             with V, like a time limit, since the task itself did not end.
         logger_kwargs (dict): Keyword arguments for EpochLogger (output_dir, exp_name).
-        save_freq (int): Save the agent and a resume checkpoint every save_freq epochs
-            (and at the last one).
+        save_freq (int): Save the agent every save_freq epochs (and at the last one).
+            The checkpoint that resume continues from is saved every epoch.
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
+    check_arguments('vpg', locals())  # every value in range before anything starts
     setup_pytorch_for_mpi()  # one torch thread per process, so processes do not fight over cores
 
     logger = EpochLogger(**logger_kwargs)
@@ -127,10 +130,12 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
     ep_ret, ep_len = 0, 0
     if resume_from is not None:
         extra = restore_checkpoint(resume_from, ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer)
-        set_env_state(env, extra['env_state'])
-        o, start_epoch = extra['o'], resume_from['epoch'] + 1
+        o, _ = restore_env(env, extra['env_state'], extra['o'])
+        start_epoch = resume_from['epoch'] + 1
+        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
     logger.setup_progress(epochs, start_epoch)
 
+    # region: vpg-epoch-loop
     for epoch in range(start_epoch, epochs):
         for t in range(local_steps_per_epoch):
             a, v, logp = ac.step(torch.as_tensor(o, dtype=torch.float32))
@@ -159,6 +164,7 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
                 ep_ret, ep_len = 0, 0
 
         update()
+        # endregion
 
         logger.log_tabular('Epoch', epoch)
         logger.log_tabular('EpRet', with_min_and_max=True)
@@ -174,12 +180,13 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         logger.log_tabular('Time', time.time() - start_time)
         logger.dump_tabular()
 
-        # Save after the update: the agent for replay, and everything resume needs.
+        # Save after the update: the agent for replay every save_freq epochs, and everything
+        # resume needs every epoch (it is small), so a stopped run loses at most an epoch.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-            logger.save_checkpoint('vpg', epoch, dict(
-                ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer,
-                env_state=get_env_state(env), o=o))
+        logger.save_checkpoint('vpg', epoch, dict(
+            ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer,
+            env_state=get_env_state(env), o=o))
 
     env.close()
     return ac
