@@ -56,7 +56,11 @@ def children_cpu_seconds():
 
 
 def tree_ticks(root_pid):
-    """{pid: CPU clock ticks used} for ``root_pid``'s live descendants, with their reaped children's."""
+    """{pid: CPU clock ticks used} by each of ``root_pid``'s live descendants itself.
+
+    Its own user and system time only: what its finished children used was counted while they
+    lived (they are descendants too), and would be counted twice.
+    """
     stats = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -65,8 +69,8 @@ def tree_ticks(root_pid):
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            # fields[1] is the parent pid; utime, stime, cutime, cstime are fields 14-17 of stat.
-            stats[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]))
+            # fields[1] is the parent pid; utime and stime are fields 14 and 15 of stat.
+            stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
     found, todo = {}, [root_pid]
     while todo:
         parent = todo.pop()
@@ -82,7 +86,8 @@ class ClusterCPU:
 
     Ray's worker processes end when the driver disconnects, and what they used is then lost to
     their parents' counters, so each process's use is followed while it lives (its last sample
-    minus its first; a process born during the grid starts from 0).
+    minus its first; a process born during the grid starts from 0). A process living less than
+    0.25 s, or the last 0.25 s of one, can be missed.
     """
 
     def __init__(self, root_pid):

@@ -14,6 +14,7 @@ The learning checks run their full budget only in `test_reference_solutions_get_
 (SPINUP_BUDGET=full); every other submission is graded with SPINUP_BUDGET=small, where the
 checks are smoke tests and the hidden unit tests decide.
 """
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -23,6 +24,13 @@ import sys
 
 import nbformat
 import pytest
+
+# The committed notebook form (JupyterLab's, without the machine's Python version): tools/normalize_notebooks.py
+_TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), "tools", "normalize_notebooks.py")
+_spec = importlib.util.spec_from_file_location("normalize_notebooks", _TOOL)
+_normalize = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_normalize)
+KERNELSPEC, LANGUAGE_INFO = _normalize.KERNELSPEC, _normalize.LANGUAGE_INFO
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ASSIGNMENTS = {
@@ -144,8 +152,7 @@ def test_sources_follow_the_contract():
         autograded = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
                       if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
         assert autograded == answer_ids, name
-        assert nb.metadata == {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                              "name": "python3"}, "language_info": {"name": "python"}}
+        assert nb.metadata == {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name} has outputs"
     for name in (NB21, NB22):   # each ps2 exercise has a manually graded written answer
         assert any(c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")
