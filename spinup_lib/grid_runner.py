@@ -1012,7 +1012,7 @@ class LocalRayCluster:
         ray_cli = osp.join(osp.dirname(sys.executable), "ray")
         if not osp.exists(ray_cli):
             ray_cli = shutil.which("ray") or "ray"
-        for _ in range(self.attempts):
+        for attempt in range(1, self.attempts + 1):
             # Short: Ray's socket paths live under it and must stay within ~100 characters.
             self.temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp" if osp.isdir("/tmp") else None)
             port = _free_port()
@@ -1034,8 +1034,8 @@ class LocalRayCluster:
                     return self
                 time.sleep(0.5)
             reason = _read_text(self.log_path, limit=None)[-300:]
-            self.stop(keep_log=True)
-        raise RuntimeError(f"could not start a local Ray cluster: {reason}")
+            self.stop(keep_log=attempt == self.attempts)  # the last one's log stays, for diagnosis
+        raise RuntimeError(f"could not start a local Ray cluster ({self.log_path}): {reason}")
 
     def stop(self, keep_log=False):
         """Stop the cluster (SIGTERM to `ray start --block`, which stops what it started)."""
