@@ -317,19 +317,36 @@ class SourceRegion:
         text: the lines themselves, dedented (region marker comments left out).
     """
 
-    def __init__(self, path, start, end, lines):
+    def __init__(self, path, start, end, lines, answers=None):
         import textwrap
 
         self.path, self.start, self.end = path, start, end
         self.text = textwrap.dedent("".join(lines)).rstrip("\n")
+        self.answers = answers
 
     def __str__(self):
         return self.text
 
+    def _fold_notice(self):
+        return (f"These lines answer {self.answers}: try the exercise first, "
+                f"then open them ({self.path}, lines {self.start}-{self.end}).")
+
     def __repr__(self):
+        if self.answers:  # plain text cannot fold: say where the lines are instead of printing them
+            return self._fold_notice()
         return f"{self.path}, lines {self.start}-{self.end}:\n{self.text}"
 
     def _repr_html_(self):
+        html = self._code_html()
+        if self.answers:
+            # <details> folds in JupyterLab and in nbconvert's HTML alike; closed until clicked.
+            from html import escape
+
+            return (f'<details><summary style="cursor:pointer;color:#8a4b00">'
+                    f'{escape(self._fold_notice())}</summary>{html}</details>')
+        return html
+
+    def _code_html(self):
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
@@ -342,6 +359,9 @@ class SourceRegion:
         return f'<div style="border-left:3px solid #4a90d9;padding-left:8px">{header}{code}</div>'
 
     def _repr_markdown_(self):
+        if self.answers:
+            return (f"<details><summary>{self._fold_notice()}</summary>\n\n"
+                    f"```python\n{self.text}\n```\n</details>")
         return f"`{self.path}`, lines {self.start}-{self.end}:\n```python\n{self.text}\n```"
 
 
@@ -434,7 +454,7 @@ def source_region(module, name):
     return SourceRegion(shown_path, first, node.end_lineno, body)
 
 
-def show_source(module, name):
+def show_source(module, name, answers=None):
     """Show a piece of the library beside the equation it computes, read from the file now.
 
     ``show_source('spinup_lib.algos.ppo', 'compute_loss_pi')`` displays that inner function with its
@@ -442,10 +462,17 @@ def show_source(module, name):
     (see :func:`source_region`). Since the lines are read when the cell runs, what the chapter
     shows is always what the library runs.
 
+    Args:
+        module, name: as for :func:`source_region`.
+        answers (str): the exercise these lines answer (e.g. ``"Exercise 1.3"``): they are then
+            shown folded, behind a line that says so and asks to try the exercise first.
+
     Returns:
         SourceRegion, displayed as highlighted code when it is a cell's last expression.
     """
-    return source_region(module, name)
+    region = source_region(module, name)
+    region.answers = answers
+    return region
 
 
 # ----------------------------------------------------------------------------------------------

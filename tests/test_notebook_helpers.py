@@ -266,6 +266,19 @@ def test_show_source_reads_an_inner_function_from_the_file():
     assert "lines" in region._repr_html_() and "compute_loss_pi" in region._repr_html_()
 
 
+def test_show_source_folds_lines_that_answer_an_exercise():
+    region = notebook.show_source("spinup_lib.algos.ppo", "compute_loss_pi", answers="Exercise 1.2")
+    html = region._repr_html_()
+    # closed <details>: the summary names the exercise, the code is inside the fold only
+    assert html.startswith("<details>") and "open" not in html.split(">", 1)[0]
+    summary, folded = html.split("</summary>", 1)
+    assert "Exercise 1.2" in summary and "try the exercise first" in summary
+    assert "clamp" not in summary and "clamp" in folded
+    assert "Exercise 1.2" in repr(region) and "clamp" not in repr(region)  # plain text cannot fold
+    assert region._repr_markdown_().startswith("<details>")
+    assert "<details>" not in notebook.show_source("spinup_lib.algos.ppo", "compute_loss_pi")._repr_html_()
+
+
 def test_show_source_reads_a_marked_region_without_its_markers():
     # A marked region is found by name: write a small module into the package for the test.
     module_file = os.path.join(os.path.dirname(notebook.__file__), "_region_probe.py")
