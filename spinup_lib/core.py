@@ -388,22 +388,3 @@ class ReplayBuffer:
         batch = dict(obs=self.obs_buf[idxs], obs2=self.obs2_buf[idxs], act=self.act_buf[idxs],
                      rew=self.rew_buf[idxs], done=self.done_buf[idxs])
         return {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
-
-    def state_dict(self):
-        """The filled part of the buffer and its random state, for checkpoints."""
-        n = self.size
-        return dict(obs=self.obs_buf[:n].copy(), obs2=self.obs2_buf[:n].copy(), act=self.act_buf[:n].copy(),
-                    rew=self.rew_buf[:n].copy(), done=self.done_buf[:n].copy(),
-                    ptr=self.ptr, size=self.size, max_size=self.max_size, rng=self.rng.bit_generator.state,
-                    total_stored=self.total_stored)
-
-    def load_state_dict(self, state):
-        if state["max_size"] != self.max_size:
-            raise UserError(f"checkpoint replay buffer holds {state['max_size']} steps, this run asks for "
-                            f"{self.max_size}: resume with the run's own replay_size")
-        n = state["size"]
-        for name in ("obs", "obs2", "act", "rew", "done"):
-            getattr(self, f"{name}_buf")[:n] = state[name]
-        self.ptr, self.size = state["ptr"], n
-        self.total_stored = state.get("total_stored", n)
-        self.rng.bit_generator.state = state["rng"]

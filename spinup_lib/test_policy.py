@@ -18,7 +18,6 @@ In a notebook::
     env.close()
 """
 import argparse
-import importlib
 import inspect
 import os
 import os.path as osp
@@ -51,29 +50,6 @@ def has_display():
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def import_dotted_name(path):
-    """The object a dotted path names, e.g. 'torch.nn.modules.activation.Tanh'.
-
-    The longest importable module prefix is imported, the rest read with getattr: nothing is
-    evaluated. Raises ImportError or AttributeError when the path names nothing.
-    """
-    parts = path.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:split])
-        try:
-            obj = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            # Only "this prefix is not a module" means: try a shorter one. A module that
-            # exists but fails to import is a real error.
-            if err.name is not None and module_name.startswith(err.name):
-                continue
-            raise
-        for attribute in parts[split:]:
-            obj = getattr(obj, attribute)
-        return obj
-    raise ImportError(f"no module found in {path!r}")
 
 
 def _resolve_class_paths(value, modules):

@@ -67,7 +67,7 @@ def test_algorithm_chapter_shows_live_library_code(chapter):
     calls = _show_source_calls(_notebook(chapter))
     assert calls, f"{chapter} shows no spinup_lib code with show_source"
     algo = chapter.split("_", 1)[1]
-    assert any(module.endswith(f".{algo}") or module.endswith(".trpo") for module, _ in calls), \
+    assert any(module.endswith(f".{algo}") for module, _ in calls), \
         f"{chapter} never shows its own algorithm file"
 
 

@@ -105,7 +105,7 @@ def test_off_policy_actor_critics_refuse_discrete_actions():
             cls(Box(-1, 1, (3,)), Discrete(2))
 
 
-def test_replay_buffer_fifo_sampling_and_state_dict():
+def test_replay_buffer_fifo_sampling():
     buf = core.ReplayBuffer(obs_dim=2, act_dim=1, size=5, seed=0)
     for i in range(7):  # wraps around: the two oldest are overwritten
         buf.store([i, i], [i], float(i), [i + 1, i + 1], i % 2)
@@ -115,12 +115,6 @@ def test_replay_buffer_fifo_sampling_and_state_dict():
     assert set(batch) == {'obs', 'obs2', 'act', 'rew', 'done'}
     assert batch['obs'].shape == (32, 2) and batch['rew'].shape == (32,)
     torch.testing.assert_close(batch['obs2'][:, 0], batch['obs'][:, 0] + 1)
-
-    copy = core.ReplayBuffer(obs_dim=2, act_dim=1, size=5, seed=123)
-    copy.load_state_dict(buf.state_dict())
-    original, restored = buf.sample_batch(16), copy.sample_batch(16)
-    for key in original:
-        torch.testing.assert_close(restored[key], original[key])
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "InvertedPendulum-v5"])

@@ -194,15 +194,6 @@ def test_render_without_display_prints_a_note(cartpole_run, capsys, monkeypatch)
     assert len(episodes_in(out)) == 2
 
 
-def test_import_dotted_name():
-    assert test_policy.import_dotted_name("torch.nn.modules.activation.Tanh") is torch.nn.Tanh
-    assert test_policy.import_dotted_name("spinup_lib.core.MLPActorCritic") is MLPActorCritic
-    with pytest.raises(ImportError):
-        test_policy.import_dotted_name("no_such_package.Thing")
-    with pytest.raises(AttributeError):
-        test_policy.import_dotted_name("torch.nn.NoSuchLayer")
-
-
 # ----------------------------------------------------------------------------------------------
 # Video
 # ----------------------------------------------------------------------------------------------

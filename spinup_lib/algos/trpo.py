@@ -24,7 +24,6 @@ from spinup_lib import core
 from spinup_lib.checks import check_arguments
 from spinup_lib.checkpoint import restore_checkpoint, restore_env
 from spinup_lib.envs import get_env_state
-from spinup_lib.errors import UserError
 from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import mpi_avg, mpi_avg_grads, mpi_op, num_procs, proc_id, setup_pytorch_for_mpi, sync_params
 
@@ -98,8 +97,6 @@ def trpo(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
     check_arguments('trpo', locals())  # every value in range before anything starts
-    if algo not in ('trpo', 'npg'):
-        raise UserError(f"algo={algo!r} is not known: use 'trpo' or 'npg'")
 
     setup_pytorch_for_mpi()  # one torch thread per process, so processes do not fight over cores
 
