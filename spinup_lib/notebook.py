@@ -13,6 +13,7 @@ import os.path as osp
 import tempfile
 
 from spinup_lib.errors import UserError
+from spinup_lib.replay.display import in_notebook
 
 #: The environment variable that chooses the budget explicitly.
 BUDGET_VARIABLE = "SPINUP_BUDGET"
@@ -87,19 +88,6 @@ def chapter_data_dir(chapter, root="data"):
 
 
 # ----------------------------------------------------------------------------------------------
-# Where rich output can go
-# ----------------------------------------------------------------------------------------------
-def in_notebook():
-    """True when running in a Jupyter kernel, where figures and videos can be displayed."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-# ----------------------------------------------------------------------------------------------
 # Videos
 # ----------------------------------------------------------------------------------------------
 def show_video(path, width=480):
@@ -154,7 +142,8 @@ def video_of_agent(env_fn, get_action, path=None, num_episodes=1, max_ep_len=Non
     Raises:
         UserError: ``path`` exists and ``force`` is False, or does not end in .mp4.
     """
-    from spinup_lib.test_policy import check_video_path, record_episodes
+    from spinup_lib.replay.episodes import record_episodes
+    from spinup_lib.replay.video import check_video_path
 
     if path is None:
         path = osp.join(tempfile.mkdtemp(prefix="spinup_video_"), "agent.mp4")
@@ -188,7 +177,9 @@ def video_of_run(run_dir, path=None, itr="last", num_episodes=1, deterministic=T
     Returns:
         IPython.display.Video of the recording (its file is ``.filename``).
     """
-    from spinup_lib.test_policy import check_video_path, load_policy_and_env, record_episodes
+    from spinup_lib.replay.agent import load_policy_and_env
+    from spinup_lib.replay.episodes import record_episodes
+    from spinup_lib.replay.video import check_video_path
 
     if path is None:
         path = _first_free_path(osp.join(run_dir, "videos", "agent.mp4"))
