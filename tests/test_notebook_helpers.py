@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from IPython.display import Image, Video
 
+import spinup_lib
 from spinup_lib import notebook
 from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
@@ -117,7 +118,7 @@ def test_live_curve_replaces_one_display_in_a_notebook(monkeypatch):
 
     import IPython.display
 
-    monkeypatch.setattr(notebook, "in_notebook", lambda: True)
+    monkeypatch.setattr(notebook.live_curve, "in_notebook", lambda: True)
     monkeypatch.setattr(IPython.display, "display", fake_display)
     curve = LiveCurve("AverageEpRet", title="test")
     for epoch, value in enumerate([1.0, 2.0, float("nan"), 4.0]):
@@ -260,7 +261,7 @@ def test_show_source_reads_an_inner_function_from_the_file():
     region = notebook.show_source("spinup_lib.algos.ppo", "compute_loss_pi")
     assert region.path == "spinup_lib/algos/ppo.py"
     assert region.text.startswith("def compute_loss_pi(")
-    source = open(os.path.join(os.path.dirname(notebook.__file__), "algos", "ppo.py")).read().splitlines()
+    source = open(os.path.join(os.path.dirname(spinup_lib.__file__), "algos", "ppo.py")).read().splitlines()
     assert source[region.start - 1].strip().startswith("def compute_loss_pi(")
     assert "torch.clamp(ratio" in region.text
     assert "lines" in region._repr_html_() and "compute_loss_pi" in region._repr_html_()
@@ -281,7 +282,7 @@ def test_show_source_folds_lines_that_answer_an_exercise():
 
 def test_show_source_reads_a_marked_region_without_its_markers():
     # A marked region is found by name: write a small module into the package for the test.
-    module_file = os.path.join(os.path.dirname(notebook.__file__), "_region_probe.py")
+    module_file = os.path.join(os.path.dirname(spinup_lib.__file__), "_region_probe.py")
     with open(module_file, "w") as f:
         f.write("def f(x):\n    # region: the-sum\n    y = x + 1\n    z = y * 2\n    # endregion\n    return z\n")
     try:
