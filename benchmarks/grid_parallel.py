@@ -39,7 +39,7 @@ from benchmarks.common import (  # noqa: E402
     write_csv,
     write_json,
 )
-from spinup_lib.grid_runner import LocalRayCluster  # noqa: E402
+from tests.ray_cluster import LocalRayCluster  # noqa: E402
 
 SEEDS = [str(s) for s in range(8)]
 

@@ -22,7 +22,7 @@ def resume(run_dir, epochs=None, **arguments):
     what a checkpoint cannot keep, e.g. ``actor_critic=MyActorCritic`` for a class of your own
     (see :func:`spinup_lib.run_utils.resume_experiment`).
     """
-    from spinup_lib.run_utils import resume_experiment
+    from spinup_lib.experiments.resume import resume_experiment
 
     return resume_experiment(run_dir, epochs=epochs, **arguments)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spinup_lib import grid_runner
+from ray_cluster import LocalRayCluster
+from spinup_lib.experiments import plan, ray_runner
 from spinup_lib.errors import UserError
 from spinup_lib.run_utils import ExperimentGrid
 
@@ -75,7 +76,7 @@ def wait_for(predicate, timeout, what):
 
 
 def epochs_in(run_dir):
-    return grid_runner.epochs_logged(Path(run_dir) / "progress.txt")
+    return plan.epochs_logged(Path(run_dir) / "progress.txt")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ def alive(pids):
 def ray_cluster():
     """A real Ray cluster on this machine (loopback only), started and stopped here."""
     pytest.importorskip("ray", reason="the Ray extra is not installed: pip install -e .[ray]")
-    cluster = grid_runner.LocalRayCluster(num_cpus=2).start()
+    cluster = LocalRayCluster(num_cpus=2).start()
     launcher = cluster.process.pid
     yield cluster
     cluster_processes = descendants(launcher)  # gcs, raylet, agents, workers
@@ -187,13 +188,13 @@ def test_a_local_ray_cluster_gives_the_same_rows_under_the_data_dir_here(referen
             driver.kill()
     assert driver.returncode == 130, output.read_text()[-3000:]
     assert "stopped long_s0 (its folder is back)" in output.read_text()
-    runs_on_cluster = [pid for pid in descendants(ray_cluster.process.pid) if "run_entrypoint" in cmdline(pid)]
+    runs_on_cluster = [pid for pid in descendants(ray_cluster.process.pid) if "spinup_lib.experiments.child" in cmdline(pid)]
     assert runs_on_cluster == []  # nothing trains on
     for seed in SEEDS:
         run_dir = tmp_path / "long" / f"long_s{seed}"
         assert 0 < epochs_in(run_dir) < 500 and (run_dir / "checkpoint.pt").is_file()
-        again = grid_runner.GridRun("long", str(run_dir), None, {"seed": int(seed)})
-        assert grid_runner.classify(again).status == "resume"  # what the same command will do with it
+        again = plan.GridRun("long", str(run_dir), None, {"seed": int(seed)})
+        assert plan.classify(again).status == "resume"  # what the same command will do with it
 
 
 @pytest.mark.slow
@@ -336,7 +337,7 @@ def test_a_run_folder_sent_back_lands_in_place(tmp_path):
     target = tmp_path / "data" / "exp" / "exp_s0"
     target.mkdir(parents=True)
     (target / "progress.txt").write_text("Epoch\n0\n")  # the part-way run that was resumed remotely
-    grid_runner.land_run_folder(grid_runner.pack_folder(worker), str(target), str(worker))
+    ray_runner.land_run_folder(ray_runner.pack_folder(worker), str(target), str(worker))
     assert (target / "progress.txt").read_text() == "Epoch\n0\n1\n"
     assert str(target) in (target / "config.json").read_text()
     assert sorted(p.name for p in target.parent.iterdir()) == ["exp_s0"]  # no leftovers
@@ -353,5 +354,5 @@ def test_an_archive_reaching_outside_its_folder_is_refused(tmp_path):
         info.size = len(data)
         archive.addfile(info, io.BytesIO(data))
     with pytest.raises((tarfile.TarError, ValueError)):
-        grid_runner.unpack_into(buffer.getvalue(), str(tmp_path / "in"))
+        ray_runner.unpack_into(buffer.getvalue(), str(tmp_path / "in"))
     assert not (tmp_path / "escape.txt").exists()

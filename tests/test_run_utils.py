@@ -8,6 +8,7 @@ import pytest
 
 from spinup_lib import run_utils
 from spinup_lib.errors import UserError
+from spinup_lib.experiments import settings
 from spinup_lib.run_utils import (
     ExperimentFailed,
     ExperimentGrid,
@@ -105,7 +106,7 @@ def test_default_data_dir_is_data_under_the_working_directory(tmp_path, monkeypa
 def test_assigned_default_data_dir_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("SPINUP_DATA_DIR", str(tmp_path / "env"))
     # setitem on the module's namespace: undoing it deletes the assignment again.
-    monkeypatch.setitem(vars(run_utils), "DEFAULT_DATA_DIR", str(tmp_path / "assigned"))
+    monkeypatch.setitem(vars(settings), "DEFAULT_DATA_DIR", str(tmp_path / "assigned"))
     assert setup_logger_kwargs("exp")["output_dir"] == str(tmp_path / "assigned" / "exp")
 
 

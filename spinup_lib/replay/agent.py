@@ -7,6 +7,7 @@ import re
 import numpy as np
 import torch
 
+from spinup_lib.dotted_names import TRUSTED_MODULES, check_module_names, in_modules, resolve_class
 from spinup_lib.errors import UserError
 
 SAVE_FOLDER = "pyt_save"
@@ -19,8 +20,6 @@ def _resolve_class_paths(value, modules):
     """ac_kwargs as saved -> as the actor-critic wants them: a dotted path inside ``modules``
     (e.g. the activation, 'torch.nn.modules.activation.Tanh') becomes its class, which must be
     a torch module class; every other value is kept as it is. Nothing is called."""
-    from spinup_lib.run_utils import in_modules, resolve_class
-
     if isinstance(value, dict):
         return {k: _resolve_class_paths(v, modules) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -138,8 +137,6 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
     if not isinstance(saved, dict) or saved.get("format") != SAVE_FORMAT:
         raise UserError(f"{model_path} is not a saved agent in format {SAVE_FORMAT}: "
                         "it was not written by this version of spinup_lib")
-
-    from spinup_lib.run_utils import TRUSTED_MODULES, check_module_names, resolve_class
 
     # Names in the file are resolved only inside allowed modules, and checked to be the right
     # kind of class, before anything is called.

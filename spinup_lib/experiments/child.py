@@ -1,8 +1,8 @@
-"""The fresh process in which :func:`spinup_lib.run_utils.call_experiment` runs an experiment.
+"""The fresh process in which :func:`spinup_lib.experiments.calls.call_experiment` runs an experiment.
 
-Usage (written by ``run_utils.run_in_fresh_process``, not by hand)::
+Usage (written by ``calls.run_in_fresh_process``, not by hand)::
 
-    python -m spinup_lib.run_entrypoint PAYLOAD_FILE
+    python -m spinup_lib.experiments.child PAYLOAD_FILE
 
 ``PAYLOAD_FILE`` is a pickled dict of plain values:
 
@@ -26,8 +26,8 @@ import traceback
 
 
 def _drop_own_folder_from_path():
-    # mpirun re-runs this file as a plain script, which puts spinup_lib/ itself first on sys.path;
-    # its modules (core, errors, plot...) must not shadow top-level modules of the same name.
+    # mpirun re-runs this file as a plain script, which puts its folder first on sys.path; the
+    # modules there (settings, grid, plan...) must not shadow top-level modules of the same name.
     own_folder = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != own_folder]
 
@@ -44,7 +44,7 @@ def main(argv=None):
     """Run the call described by the payload file named in ``argv``; return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m spinup_lib.run_entrypoint PAYLOAD_FILE "
+        print("usage: python -m spinup_lib.experiments.child PAYLOAD_FILE "
               "(written by spinup_lib.run_utils.call_experiment)", file=sys.stderr)
         return 2
     _drop_own_folder_from_path()

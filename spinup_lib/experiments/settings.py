@@ -1,0 +1,133 @@
+"""The experiment machinery's settings, read each time they are used (so a test or a notebook
+can change them; their public path is :mod:`spinup_lib.run_utils`):
+
+``DEFAULT_DATA_DIR``
+    ``$SPINUP_DATA_DIR`` if set, else ``./data`` under the current working directory.
+    Assign ``spinup_lib.run_utils.DEFAULT_DATA_DIR = path`` to override both
+    (``del spinup_lib.run_utils.DEFAULT_DATA_DIR`` undoes it).
+``FORCE_DATESTAMP``
+    When True every output directory gets a date and time, as if ``datestamp=True``.
+``DEFAULT_SHORTHAND``
+    When True a grid parameter without a shorthand gets one made from its name.
+``WAIT_BEFORE_LAUNCH``
+    Seconds :meth:`ExperimentGrid.run` waits after listing the runs, so a mistake can be
+    stopped with Ctrl-C: ``$SPINUP_WAIT_BEFORE_LAUNCH``, else 0. Assign to override.
+
+Also: the algorithms by name, and how many processes a run may have.
+"""
+import difflib
+import importlib
+import os
+import os.path as osp
+import sys
+
+from spinup_lib.errors import UserError
+
+FORCE_DATESTAMP = False
+DEFAULT_SHORTHAND = True
+
+# The algorithms `python -m spinup_lib.run` knows, each `spinup_lib.algos.<name>.<name>`,
+# and the ones written to run data-parallel on several MPI processes.
+ALGORITHM_NAMES = ("vpg", "trpo", "ppo", "ddpg", "td3", "sac")
+MPI_ALGORITHM_NAMES = ("vpg", "trpo", "ppo")
+
+DIV_LINE_WIDTH = 80
+
+
+# ----------------------------------------------------------------------------------------------
+# Settings read at call time
+# ----------------------------------------------------------------------------------------------
+def __getattr__(name):
+    # Module attributes computed when read: `run_utils.DEFAULT_DATA_DIR` follows the environment
+    # variable at the moment it is used, unless a value was assigned to the module.
+    if name == "DEFAULT_DATA_DIR":
+        return default_data_dir()
+    if name == "WAIT_BEFORE_LAUNCH":
+        return wait_before_launch()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def default_data_dir():
+    """Where results go when no ``data_dir`` is given (see the module docstring)."""
+    assigned = globals().get("DEFAULT_DATA_DIR")
+    if assigned is not None:
+        return assigned
+    from_env = os.environ.get("SPINUP_DATA_DIR")
+    if from_env:
+        return osp.expanduser(from_env)
+    return osp.abspath("data")
+
+
+def wait_before_launch():
+    """Seconds to wait before a grid launches (see the module docstring)."""
+    assigned = globals().get("WAIT_BEFORE_LAUNCH")
+    if assigned is not None:
+        return float(assigned)
+    text = os.environ.get("SPINUP_WAIT_BEFORE_LAUNCH", "").strip()
+    if not text:
+        return 0.0
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise UserError(f"SPINUP_WAIT_BEFORE_LAUNCH={text!r} is not a number of seconds") from None
+
+
+def colorize(text, color="green", bold=False):
+    """Wrap text in ANSI colour codes, only when printing to a terminal."""
+    if not sys.stdout.isatty():
+        return text
+    codes = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36}
+    attributes = [str(codes[color])] + (["1"] if bold else [])
+    return f"\x1b[{';'.join(attributes)}m{text}\x1b[0m"
+
+
+# More MPI processes than this per CPU only slow a run down (and a typo such as --cpu 1000
+# would start a thousand Python processes).
+MAX_PROCS_PER_CPU = 4
+
+
+def resolve_num_cpu(num_cpu):
+    """``num_cpu`` as an int from 1 to 4 per CPU of this machine; 'auto' means one per CPU."""
+    cpus = os.cpu_count() or 1
+    if num_cpu == "auto":
+        return cpus
+    if isinstance(num_cpu, bool) or not isinstance(num_cpu, int) or num_cpu < 1:
+        raise UserError(f"num_cpu (--cpu) must be a positive int or 'auto', got {num_cpu!r}")
+    if num_cpu > MAX_PROCS_PER_CPU * cpus:
+        raise UserError(f"num_cpu (--cpu) is {num_cpu}, more than {MAX_PROCS_PER_CPU} processes per CPU of "
+                        f"this machine ({cpus} CPUs): use at most {MAX_PROCS_PER_CPU * cpus}, or 'auto' "
+                        "for one per CPU")
+    return num_cpu
+
+
+
+# ----------------------------------------------------------------------------------------------
+# Algorithms by name
+# ----------------------------------------------------------------------------------------------
+def algorithm_is_implemented(name):
+    """Whether ``spinup_lib/algos/<name>.py`` exists (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"spinup_lib.algos.{name}") is not None
+
+
+def load_algorithm(name):
+    """The algorithm function ``spinup_lib.algos.<name>.<name>``.
+
+    Raises:
+        UserError: an unknown name (with close matches) or an algorithm not written yet.
+    """
+    if name not in ALGORITHM_NAMES:
+        close = difflib.get_close_matches(str(name), ALGORITHM_NAMES, n=2, cutoff=0.5)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UserError(f"unknown algorithm '{name}': {hint}choose one of {', '.join(ALGORITHM_NAMES)}")
+    module_name = f"spinup_lib.algos.{name}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name != module_name:
+            raise  # a missing dependency inside the algorithm is a real error
+        raise UserError(f"{name} is not implemented yet: try one of "
+                        f"{', '.join(a for a in ALGORITHM_NAMES if algorithm_is_implemented(a))}") from None
+    return getattr(module, name)
+
