@@ -27,24 +27,12 @@ import weakref
 import numpy as np
 import torch
 
-# The checkpoint functions were part of this module; they keep working from here.
-from spinup_lib.checkpoint import (  # noqa: F401
-    CHECKPOINT_KEYS,
-    atomic_torch_save,
-    call_record,
-    checkpoint_path,
-    complete_call_record,
-    dotted_path,
-    get_rng_state,
-    load_checkpoint,
-    remove_stale_temporary_files,
-    restore_checkpoint,
-    set_rng_state,
-)
 from spinup_lib.checkpoint import save_checkpoint as _save_checkpoint
 from spinup_lib.envs import env_spec_json
 from spinup_lib.errors import UserError
 from spinup_lib.mpi import broadcast, mpi_statistics_scalar, num_procs, proc_id
+from spinup_lib.run_files import atomic_torch_save, remove_stale_temporary_files
+from spinup_lib.serialize import call_record, complete_call_record, convert_json, dotted_path, importable_json
 
 #: Version of the layout of saved agents (checkpoints: spinup_lib.checkpoint.CHECKPOINT_FORMAT).
 FORMAT_VERSION = 1
@@ -69,73 +57,6 @@ def default_data_dir():
     """Where runs go unless told otherwise: ``$SPINUP_DATA_DIR``, else ``./data``."""
     return os.environ.get("SPINUP_DATA_DIR") or osp.join(os.getcwd(), "data")
 
-
-# ----------------------------------------------------------------------------------------
-# Making things JSON-safe
-# ----------------------------------------------------------------------------------------
-
-def is_json_serializable(value):
-    """True if ``json.dumps`` accepts ``value`` as it is."""
-    try:
-        json.dumps(value)
-        return True
-    except (TypeError, ValueError, OverflowError, RecursionError):
-        return False
-
-
-def convert_json(obj):
-    """A JSON-safe description of ``obj``, for config.json.
-
-    Dicts and lists (and tuples, as lists) are converted item by item; numpy scalars and
-    arrays become numbers and lists; functions and classes are written by their
-    ``__name__``; other objects with attributes as ``{str(obj): their converted
-    __dict__}``; anything else as ``str(obj)``. Never fails, even on cyclic references.
-    """
-    return _convert_json(obj, set())
-
-
-def _convert_json(obj, in_progress):
-    if isinstance(obj, np.generic):  # numpy scalars: plain numbers (np.float32 is not JSON)
-        obj = obj.item()
-    if obj is None or isinstance(obj, (str, bool, int, float)):
-        return obj
-    if isinstance(obj, np.ndarray):
-        return _convert_json(obj.tolist(), in_progress)
-    if id(obj) in in_progress:  # a cycle: describe it instead of recursing forever
-        return str(obj)
-    in_progress = in_progress | {id(obj)}
-    if isinstance(obj, dict):
-        return {_json_key(key, in_progress): _convert_json(value, in_progress)
-                for key, value in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [_convert_json(item, in_progress) for item in obj]
-    if (callable(obj) or isinstance(obj, type)) and hasattr(obj, "__name__"):
-        return obj.__name__
-    attributes = getattr(obj, "__dict__", None)
-    if isinstance(attributes, dict) and attributes:
-        return {str(obj): _convert_json(attributes, in_progress)}
-    return str(obj)
-
-
-def _json_key(key, in_progress):
-    # JSON keys are strings; sort_keys=True would also fail on keys of mixed types.
-    converted = _convert_json(key, in_progress)
-    return converted if isinstance(converted, str) else str(converted)
-
-
-def importable_json(obj):
-    """Like :func:`convert_json`, but classes and functions become dotted import paths.
-
-    Used for the ``ac_kwargs`` of saved agents, so that a loader can import
-    e.g. ``activation='torch.nn.modules.activation.Tanh'`` back.
-    """
-    if isinstance(obj, dict):
-        return {str(key): importable_json(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [importable_json(item) for item in obj]
-    if isinstance(obj, type) or (callable(obj) and hasattr(obj, "__qualname__")):
-        return dotted_path(obj)
-    return convert_json(obj)
 
 
 def existing_run_files(output_dir, output_fname="progress.txt"):

@@ -22,10 +22,11 @@ from spinup_lib import checkpoint as checkpoint_module
 from spinup_lib import core
 from spinup_lib.algos.ppo import ppo
 from spinup_lib.algos.sac import sac
-from spinup_lib.checkpoint import (CHUNKS_DIRNAME, load_checkpoint, rebuild_call, resolve_class,
-                                   restore_checkpoint, restore_env, save_checkpoint)
+from spinup_lib.buffer_chunks import CHUNKS_DIRNAME, REPLAY_FIELDS
+from spinup_lib.checkpoint import load_checkpoint, restore_checkpoint, restore_env, save_checkpoint
 from spinup_lib.envs import get_env_state, make_env_fn
 from spinup_lib.errors import UserError
+from spinup_lib.experiments.resume import rebuild_call, resolve_class
 from spinup_lib.run_utils import resume_experiment
 
 TINY_PPO = dict(steps_per_epoch=200, max_ep_len=50, train_pi_iters=2, train_v_iters=2,
@@ -253,7 +254,7 @@ def fill(buffer, start, count):
 
 
 def assert_same_buffer(restored, original):
-    for field in checkpoint_module.REPLAY_FIELDS:
+    for field in REPLAY_FIELDS:
         np.testing.assert_array_equal(getattr(restored, f"{field}_buf"), getattr(original, f"{field}_buf"))
     assert (restored.ptr, restored.size, restored.total_stored) == (original.ptr, original.size, original.total_stored)
     first, second = restored.sample_batch(16), original.sample_batch(16)

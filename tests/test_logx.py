@@ -14,11 +14,13 @@ import pytest
 import torch
 
 from spinup_lib import logx
-from spinup_lib.checkpoint import rebuild_call
+from spinup_lib.checkpoint import load_checkpoint, restore_checkpoint
 from spinup_lib.envs import make_env_fn, make_env_from_spec_json
 from spinup_lib.errors import UserError
-from spinup_lib.logx import (EpochLogger, Logger, atomic_torch_save, convert_json,
-                             is_json_serializable, load_checkpoint, restore_checkpoint)
+from spinup_lib.experiments.resume import rebuild_call
+from spinup_lib.logx import EpochLogger, Logger
+from spinup_lib.run_files import atomic_torch_save
+from spinup_lib.serialize import convert_json, is_json_serializable
 
 
 class TinyActorCritic(torch.nn.Module):

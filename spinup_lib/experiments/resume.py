@@ -1,11 +1,23 @@
-"""Continuing a run from its checkpoint, in the same folder, with as many processes as it had."""
+"""Continuing a run from its checkpoint, in the same folder, with as many processes as it had.
+
+The checkpoint is plain data (:mod:`spinup_lib.checkpoint`); the algorithm's call is rebuilt
+from its record safely: envs by their gymnasium id or checked spec, classes only from allowed
+modules (:func:`rebuild_call`).
+"""
+import functools
 import inspect
 import os
 import os.path as osp
 
+import torch
+
+from spinup_lib.checkpoint import load_checkpoint
+from spinup_lib.dotted_names import TRUSTED_MODULES, check_module_names
+from spinup_lib.dotted_names import resolve_class as resolve_allowed
+from spinup_lib.envs import check_env_id, make_env_fn, make_env_from_spec_json
 from spinup_lib.errors import UserError
 from spinup_lib.experiments.calls import print_end_banner
-from spinup_lib.experiments.settings import load_algorithm
+from spinup_lib.experiments.settings import MAX_PROCS_PER_CPU, load_algorithm
 
 
 # ----------------------------------------------------------------------------------------------
@@ -41,7 +53,6 @@ def resume_experiment(run_dir, epochs=None, allow_modules=(), **arguments):
             processes, per-process checkpoints of different epochs, or an algorithm that
             cannot resume yet.
     """
-    from spinup_lib.checkpoint import check_resumable, load_checkpoint, rebuild_call
     from spinup_lib.mpi import mpi_fork, num_procs, proc_id
 
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
@@ -82,3 +93,137 @@ def resume_experiment(run_dir, epochs=None, allow_modules=(), **arguments):
     if proc_id() == 0:
         print_end_banner(run_dir)
     return result
+
+
+def max_num_procs():
+    """The most processes a run may be resumed with here: as many as --cpu allows (4 per CPU), at least 8."""
+    return max(8, MAX_PROCS_PER_CPU * (os.cpu_count() or 1))
+
+
+def resolve_class(dotted, base, allow_modules=()):
+    """The class named ``dotted``, if it lies in spinup_lib or torch.nn (or ``allow_modules``) and subclasses ``base``.
+
+    For names read from files (checkpoints): nothing outside those modules is imported, and
+    nothing is called; the kind is checked first. The project's allow-listed resolver
+    (:func:`spinup_lib.dotted_names.resolve_class`) does the work. Raises UserError otherwise.
+    """
+    modules = TRUSTED_MODULES + check_module_names(allow_modules)
+    return resolve_allowed(dotted, modules, base=base, what="a class in a checkpoint")
+
+
+def rebuild_call(record, given=None, allow_modules=()):
+    """The algorithm's keyword arguments from a :func:`call_record` (the inverse, made safe).
+
+    Env ids must be registered with gymnasium, classes must pass :func:`resolve_class` (torch
+    modules from spinup_lib or torch.nn, or from ``allow_modules`` if you trust them);
+    ``given`` supplies arguments the record could not keep (or overrides any).
+
+    Raises:
+        UserError: an argument the checkpoint could not keep and ``given`` does not supply, or
+            a name outside the allowed namespaces.
+    """
+    given = dict(given or {})
+    kwargs = {}
+    for name, value in record.items():
+        if name in given:
+            kwargs[name] = given.pop(name)
+            continue
+        try:
+            kwargs[name] = _rebuild_value(value, tuple(allow_modules))
+        except _Unsaved as unsaved:
+            raise UserError(f"the checkpoint could not keep the argument {name} ({unsaved}): resume from Python "
+                            f"with spinup_lib.resume(run_dir, {name}=...)") from None
+        except UserError as err:
+            raise UserError(f"the checkpoint's argument {name} is not used: {err}; if you trust what it names, "
+                            f"resume from Python with spinup_lib.resume(run_dir, {name}=...)") from None
+    kwargs.update(given)
+    return kwargs
+
+
+class _Unsaved(Exception):
+    pass
+
+
+def _rebuild_value(value, allow_modules=()):
+    if isinstance(value, list):
+        return [_rebuild_value(v, allow_modules) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"__unsaved__"}:
+        raise _Unsaved(value["__unsaved__"])
+    if set(value) == {"__tuple__"}:
+        return tuple(_rebuild_value(v, allow_modules) for v in value["__tuple__"])
+    if set(value) == {"__class__"}:
+        return resolve_class(value["__class__"], torch.nn.Module, allow_modules)
+    if set(value) == {"__env__"}:
+        return _env_fn_from_record(value["__env__"])
+    return {k: _rebuild_value(v, allow_modules) for k, v in value.items()}
+
+
+def _env_fn_from_record(record):
+    if isinstance(record, dict) and "id" in record:
+        check_env_id(record["id"])
+        make_kwargs = _rebuild_value(record.get("make_kwargs") or {})
+        if not isinstance(make_kwargs, dict):
+            raise UserError("the checkpoint's env settings are not keyword arguments")
+        return make_env_fn(record["id"], **make_kwargs)
+    if isinstance(record, dict) and isinstance(record.get("spec"), str):
+        return env_fn_from_spec_json(record["spec"])
+    raise UserError("the checkpoint's env is neither a gymnasium id nor a spec")
+
+
+def env_fn_from_spec_json(spec_json):
+    """An env_fn rebuilding the env of a gymnasium spec (JSON), if it only uses registered code.
+
+    The spec's id must be registered with the same entry point, and its extra wrappers must
+    come from ``gymnasium.wrappers``: a spec read from a file names code, which must not be
+    whatever the file says.
+    """
+    import gymnasium as gym
+    from gymnasium.envs.registration import EnvSpec
+
+    try:
+        spec = EnvSpec.from_json(spec_json)
+    except Exception as err:
+        raise UserError(f"the saved env spec cannot be read ({type(err).__name__}): start a new run") from None
+    check_env_id(spec.id)
+    registered = gym.registry[spec.id]
+    if spec.entry_point != registered.entry_point:
+        raise UserError(f"the saved env spec of {spec.id} names another entry point ({spec.entry_point}) "
+                        "than the registered one: it is not used")
+    for wrapper in spec.additional_wrappers:
+        if not str(wrapper.entry_point).startswith("gymnasium.wrappers"):
+            raise UserError(f"the saved env spec of {spec.id} adds a wrapper from outside gymnasium.wrappers "
+                            f"({wrapper.entry_point}): it is not used")
+    return functools.partial(make_env_from_spec_json, spec_json)
+
+
+
+def check_resumable(run_dir):
+    """Rank 0's checkpoint of a run, once every process's checkpoint has been checked to agree.
+
+    Returns:
+        dict: process 0's checkpoint (as :func:`load_checkpoint` returns it).
+
+    Raises:
+        UserError: no checkpoint, an implausible number of processes, a missing process
+            checkpoint, or checkpoints of different epochs (a run killed while saving them).
+    """
+    first = load_checkpoint(run_dir, rank=0)
+    count = first["num_procs"]
+    limit = max_num_procs()
+    if not 1 <= count <= limit:
+        raise UserError(f"the checkpoint in {run_dir} asks for {count} processes; this machine runs at most "
+                        f"{limit} (4 per CPU): it was not made here, or it was tampered with")
+    epochs = {0: first["epoch"]}
+    for rank in range(1, count):
+        other = load_checkpoint(run_dir, rank=rank)
+        if other["num_procs"] != count:
+            raise UserError(f"the checkpoints in {run_dir} disagree on the number of processes "
+                            f"({count} and {other['num_procs']}): start a new run")
+        epochs[rank] = other["epoch"]
+    if len(set(epochs.values())) > 1:
+        listed = ", ".join(f"process {rank}: epoch {epoch}" for rank, epoch in epochs.items())
+        raise UserError(f"cannot resume {run_dir}: its processes' checkpoints are of different epochs ({listed}), "
+                        "as if the run was stopped while saving them; start a new run")
+    return first
