@@ -18,6 +18,9 @@ import numbers
 
 from spinup_lib.errors import UserError
 
+#: The algorithms written to run data-parallel on several MPI processes; the others run on one.
+MPI_ALGORITHMS = ("vpg", "trpo", "ppo")
+
 # numpy's generators take seeds up to 2**32 - 1; on-policy process k adds 10000 k and the
 # off-policy test env adds 1, so user seeds stop at 2**31 - 1 and leave room for both.
 MAX_SEED = 2**31 - 1
@@ -144,7 +147,8 @@ def check_arguments(algo, arguments, flag_prefix="", num_procs=None):
         arguments (dict): argument names and values, e.g. ``locals()`` in an algorithm's first
             line; names without a rule (and ``logger_kwargs``' contents) are not looked at.
         flag_prefix (str): put before names in messages: ``'--'`` on the command line.
-        num_procs (int): processes the run will use; default: this MPI job's size.
+        num_procs (int): processes the run will use; default: this MPI job's size. Only
+            VPG, TRPO and PPO run on more than one.
 
     Raises:
         UserError: naming the argument, the values it accepts and the value given.
@@ -167,11 +171,12 @@ def check_arguments(algo, arguments, flag_prefix="", num_procs=None):
         raise UserError(f"{flag_prefix}replay_size ({replay_size}) must be at least "
                         f"{flag_prefix}batch_size ({batch_size}): the buffer must hold a whole minibatch")
 
-    if algo in ('vpg', 'trpo', 'ppo', 'npg') and 'steps_per_epoch' in arguments:
-        if num_procs is None:
-            from spinup_lib.mpi import num_procs as job_size
+    if num_procs is None:
+        from spinup_lib.mpi import num_procs as job_size
 
-            num_procs = job_size()
-        if arguments['steps_per_epoch'] < num_procs:
-            raise UserError(f"{flag_prefix}steps_per_epoch ({arguments['steps_per_epoch']}) must be at least "
-                            f"the number of processes ({num_procs}): each collects its share of the epoch")
+        num_procs = job_size()
+    if algo not in MPI_ALGORITHMS and num_procs > 1:
+        raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
+    if algo in MPI_ALGORITHMS and 'steps_per_epoch' in arguments and arguments['steps_per_epoch'] < num_procs:
+        raise UserError(f"{flag_prefix}steps_per_epoch ({arguments['steps_per_epoch']}) must be at least "
+                        f"the number of processes ({num_procs}): each collects its share of the epoch")

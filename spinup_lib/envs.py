@@ -267,6 +267,13 @@ class EnvMaker:
         return f"make_env_fn({self.env_id!r}{kw})"
 
 
+def is_env(obj):
+    """Whether ``obj`` is a gymnasium env (or a wrapper of one)."""
+    import gymnasium as gym
+
+    return isinstance(obj, gym.Env)
+
+
 def make_env_fn(env_id, **make_kwargs):
     """Return an ``env_fn`` for the algorithms: ``make_env_fn('CartPole-v1')()`` is a new env."""
     return EnvMaker(env_id, **make_kwargs)

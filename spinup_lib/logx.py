@@ -27,8 +27,9 @@ import weakref
 import numpy as np
 import torch
 
+from spinup_lib.checkpoint import restore_checkpoint, restore_env
 from spinup_lib.checkpoint import save_checkpoint as _save_checkpoint
-from spinup_lib.envs import env_spec_json
+from spinup_lib.envs import env_spec_json, get_env_state, is_env
 from spinup_lib.errors import UserError
 from spinup_lib.mpi import broadcast, mpi_statistics_scalar, num_procs, proc_id
 from spinup_lib.run_files import atomic_torch_save, remove_stale_temporary_files
@@ -38,6 +39,10 @@ from spinup_lib.serialize import call_record, complete_call_record, convert_json
 FORMAT_VERSION = 1
 CONFIG_FNAME = "config.json"
 SAVE_SUBDIR = "pyt_save"
+
+#: Loop variables of the episode in progress, restored only when the env's episode goes on
+#: (see Logger.restore); ``o`` is its observation.
+EPISODE_VARIABLES = ("ep_ret", "ep_len")
 
 #: Files and folders that make a directory a run's: a new run never writes into one.
 RUN_FILES = ("progress.txt", CONFIG_FNAME, "checkpoint.pt", SAVE_SUBDIR, "checkpoint_chunks")
@@ -129,6 +134,8 @@ class Logger:
         self._saver = None
         self._latest_epoch = None
         self._latest_time = None  # the last Time logged: a resumed run counts on from it
+        self._time_offset = 0.0  # seconds trained before the checkpoint a run resumed from
+        self._checkpointed = {}  # what each checkpoint saves (setup_checkpoint)
         self._progress_bar = None
         self._finalizer = None
 
@@ -337,7 +344,10 @@ class Logger:
         if key in self.log_current_row:
             raise ValueError(f"'{key}' was already logged this epoch; call dump_tabular() "
                              "to end an epoch before logging the next one")
-        self.log_current_row[key] = _plain_value(val)
+        value = _plain_value(val)
+        if key == "Time" and self._time_offset and isinstance(value, (int, float)):
+            value += self._time_offset  # a resumed run's Time counts on (see restore)
+        self.log_current_row[key] = value
         if key == "Epoch":
             with contextlib.suppress(TypeError, ValueError):
                 self._latest_epoch = int(self.log_current_row[key])
@@ -464,32 +474,91 @@ class Logger:
         if itr is not None:
             atomic_torch_save(agent, osp.join(folder, f"model{itr}.pt"))
 
-    # -- checkpoints -------------------------------------------------------------------------
+    # -- checkpoints: where resume continues from -------------------------------------------
 
-    def save_checkpoint(self, algo, epoch, state):
+    def setup_checkpoint(self, **objects):
+        """Say once what each checkpoint saves, besides the loop's variables, and restore puts back.
+
+        ``logger.setup_checkpoint(ac=ac, pi_optimizer=pi_optimizer, env=env)``
+
+        Args:
+            **objects: name -> a network or an optimizer (saved as its state dict), a replay
+                buffer (saved in chunks of what is new since the last checkpoint), or a
+                gymnasium env (its exact state, saved as ``<name>_state``). The env named
+                ``env`` is the one whose episode the loop is in (see :meth:`restore`).
+        """
+        self._checkpointed = dict(objects)
+
+    def save_checkpoint(self, algo, epoch, state=None, **variables):
         """Save everything needed to continue the run after ``epoch`` (every process, its own file).
 
-        A thin layer over :func:`spinup_lib.checkpoint.save_checkpoint`, which owns the format.
+        After each epoch: ``logger.save_checkpoint('ppo', epoch, o=o)`` saves the objects of
+        :meth:`setup_checkpoint` with the loop's variables. A thin layer over
+        :func:`spinup_lib.checkpoint.save_checkpoint`, which owns the format.
 
         Args:
             algo (str): the algorithm's name, e.g. ``'ppo'``.
             epoch (int): the last finished epoch.
-            state (dict): name -> what to save. Objects with ``state_dict()`` (networks,
-                optimizers) are saved as their state dict (restore them with
-                :func:`restore_checkpoint`), replay buffers as chunks of what is new;
-                anything else must be plain data (numbers, strings, arrays, lists, dicts).
-                Names in CHECKPOINT_KEYS are taken.
+            state (dict): more entries, name -> what to save: objects with ``state_dict()``
+                (networks, optimizers) are saved as their state dict (restore them with
+                :func:`~spinup_lib.checkpoint.restore_checkpoint`), replay buffers as chunks
+                of what is new; anything else must be plain data (numbers, strings, arrays,
+                lists, dicts). Names in CHECKPOINT_KEYS are taken.
+            **variables: the loop's variables (plain data), given back by :meth:`restore`.
 
         The logger adds the algorithm's call (recorded by :meth:`save_config`, with the env
         of :meth:`setup_pytorch_saver`), the time trained so far (the last ``Time`` logged),
         the random generators' states, the epoch and the number of processes. Written
         atomically to ``checkpoint.pt`` (process 0) or ``checkpoint.rank<k>.pt`` (process k).
         """
+        entries = {(f"{name}_state" if is_env(obj) else name): (get_env_state(obj) if is_env(obj) else obj)
+                   for name, obj in self._checkpointed.items()}
+        for more in (state or {}), variables:
+            taken = sorted(set(more) & set(entries))
+            if taken:
+                raise ValueError(f"checkpoint entries {taken} are given twice")
+            entries.update(more)
         self._materialize()
         env_spec = self._saver["env_spec"] if self._saver is not None else None
         call = complete_call_record(self._call_record or {}, env_spec)
-        _save_checkpoint(self.output_dir, algo, epoch, state, call=call, elapsed=self._latest_time)
+        _save_checkpoint(self.output_dir, algo, epoch, entries, call=call, elapsed=self._latest_time)
         self._latest_epoch = int(epoch)
+
+    def restore(self, checkpoint, **variables):
+        """Go on where ``checkpoint`` left off: ``start_epoch, o = logger.restore(resume_from, o=o)``.
+
+        Without a checkpoint (a new run) the first epoch is 0 and the variables come back as
+        given. With one (as ``spinup_lib.resume`` passes it), the objects of
+        :meth:`setup_checkpoint` and the random generators get their saved state, each
+        variable comes back as it was saved, and the Time column counts on from the
+        checkpoint's. The env named ``env`` goes on with its episode in progress, whose
+        observation is ``o``; where it cannot be restored exactly (a Box2D world) it starts a
+        new episode, ``o`` is its first observation, ``ep_ret`` and ``ep_len`` come back as
+        given, and a one-line warning says that the resumed run will differ from one that
+        never stopped (:func:`~spinup_lib.checkpoint.restore_env`).
+
+        Returns:
+            tuple: the first epoch to run, then the variables, in the order given.
+        """
+        if checkpoint is None:
+            return (0, *variables.values())
+        envs = {name: obj for name, obj in self._checkpointed.items() if is_env(obj)}
+        saved = restore_checkpoint(checkpoint, **{name: obj for name, obj in self._checkpointed.items()
+                                                  if name not in envs})
+        missing = [name for name in variables if name not in saved]
+        if missing:
+            raise UserError(f"the checkpoint has no {', '.join(map(repr, missing))}: it was saved by another "
+                            f"algorithm ({checkpoint.get('algo')}) or version")
+        values = {name: saved[name] for name in variables}
+        for name, env in envs.items():
+            in_episode = name == "env" and "o" in values
+            obs, continued = restore_env(env, saved[f"{name}_state"], values["o"] if in_episode else None)
+            if in_episode:
+                values["o"] = obs
+                if not continued:
+                    values.update({key: variables[key] for key in EPISODE_VARIABLES if key in variables})
+        self._time_offset = float(checkpoint.get("elapsed") or 0.0)
+        return (checkpoint["epoch"] + 1, *values.values())
 
 
 def _as_flat_floats(value):

@@ -13,7 +13,7 @@ import torch
 from gymnasium.spaces import Box
 from gymnasium.wrappers import TimeLimit
 
-from spinup_lib import core
+from spinup_lib import core, mpi
 from spinup_lib.algos import ddpg as ddpg_module
 from spinup_lib.algos import sac as sac_module
 from spinup_lib.algos import td3 as td3_module
@@ -192,7 +192,7 @@ def test_discrete_actions_are_refused(name, tmp_path):
 
 @pytest.mark.parametrize("module", [ddpg_module, td3_module, sac_module], ids=["ddpg", "td3", "sac"])
 def test_more_than_one_process_is_refused_before_anything_is_written(module, tmp_path, monkeypatch):
-    monkeypatch.setattr(module, "num_procs", lambda: 2)
+    monkeypatch.setattr(mpi, "num_procs", lambda: 2)
     algo = getattr(module, module.__name__.rsplit(".", 1)[1])
     with pytest.raises(UserError, match="--cpu 1"):
         algo(make_env_fn("Pendulum-v1"), logger_kwargs=dict(output_dir=str(tmp_path / "run")))
@@ -266,6 +266,11 @@ def test_resume_continues_exactly(name, env_id, tmp_path):
                 logger_kwargs=dict(output_dir=str(tmp_path / "in_one_go")), **TINY)
     ALGOS[name](make_env_fn(env_id), seed=1, epochs=2,
                 logger_kwargs=dict(output_dir=str(tmp_path / "resumed")), **TINY)
+    # Steps are counted across epochs: epochs of another length are refused, and nothing changes.
+    before = (tmp_path / "resumed" / "progress.txt").read_text()
+    with pytest.raises(UserError, match="stopped at step 500, not at the end of epoch 1 of 200 steps"):
+        resume_experiment(str(tmp_path / "resumed"), epochs=3, steps_per_epoch=200)
+    assert (tmp_path / "resumed" / "progress.txt").read_text() == before
     resume_experiment(str(tmp_path / "resumed"), epochs=3)
 
     in_one_go = progress_without_time(tmp_path / "in_one_go")

@@ -22,11 +22,8 @@ from torch.optim import Adam
 
 from spinup_lib import core
 from spinup_lib.checks import check_arguments
-from spinup_lib.checkpoint import restore_checkpoint, restore_env
-from spinup_lib.envs import get_env_state
-from spinup_lib.errors import UserError
 from spinup_lib.logx import EpochLogger
-from spinup_lib.mpi import num_procs, setup_pytorch_for_mpi
+from spinup_lib.mpi import setup_pytorch_for_mpi
 
 
 def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
@@ -73,10 +70,7 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
         resume_from (dict): A checkpoint to continue from; use ``spinup_lib.resume(run_dir)``
             or ``python -m spinup_lib.run resume RUN_DIR`` rather than passing it yourself.
     """
-    check_arguments('sac', locals())  # every value in range before anything starts
-    if num_procs() > 1:
-        raise UserError("DDPG/TD3/SAC run on one process; use --cpu 1")
-
+    check_arguments('sac', locals())  # every value in range, and one process, before anything starts
     setup_pytorch_for_mpi()  # one torch thread: fastest for these small networks
 
     logger = EpochLogger(**logger_kwargs)
@@ -134,7 +128,10 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
     pi_optimizer = Adam(ac.pi.parameters(), lr=lr)
     q_optimizer = Adam(q_params, lr=lr)
 
+    # What the logger saves: the agent, for replay, and every epoch everything resume needs.
     logger.setup_pytorch_saver(ac, ac_kwargs, env)
+    logger.setup_checkpoint(ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
+                            replay_buffer=replay_buffer, env=env, test_env=test_env)
 
     def update(data):
         # One gradient step on both Q functions.
@@ -176,23 +173,14 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
                 done = terminated or truncated or ep_len == max_ep_len
             logger.store(TestEpRet=ep_ret, TestEpLen=ep_len)
 
-    start_epoch, start_time = 0, time.time()
+    start_time = time.time()
     o, _ = env.reset(seed=seed)
     env.action_space.seed(seed)  # the random actions of the first start_steps steps
     test_env.reset(seed=seed + 1)
     test_env.action_space.seed(seed + 1)
     ep_ret, ep_len = 0, 0
-    if resume_from is not None:
-        extra = restore_checkpoint(resume_from, ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer,
-                                   q_optimizer=q_optimizer, replay_buffer=replay_buffer)
-        o, continued = restore_env(env, extra['env_state'], extra['o'])
-        restore_env(test_env, extra['test_env_state'])  # test episodes start with a reset
-        ep_ret, ep_len = (extra['ep_ret'], extra['ep_len']) if continued else (0, 0)
-        start_epoch = resume_from['epoch'] + 1
-        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
-        if extra['t'] != start_epoch * steps_per_epoch - 1:
-            raise UserError(f"the checkpoint stopped at step {extra['t'] + 1}, not at the end of epoch "
-                            f"{start_epoch - 1} of {steps_per_epoch} steps: resume with the run's own steps_per_epoch")
+    # Epoch 0, or where a resumed run left off (its episode in progress goes on).
+    start_epoch, o, ep_ret, ep_len = logger.restore(resume_from, o=o, ep_ret=ep_ret, ep_len=ep_len)
     logger.setup_progress(epochs, start_epoch)
 
     # Episodes run on across epoch boundaries: an epoch is only a unit of logging and testing.
@@ -245,10 +233,7 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
         # replay buffer's steps new since the last checkpoint.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-        logger.save_checkpoint('sac', epoch, dict(
-            ac=ac, ac_targ=ac_targ, pi_optimizer=pi_optimizer, q_optimizer=q_optimizer,
-            replay_buffer=replay_buffer, env_state=get_env_state(env),
-            test_env_state=get_env_state(test_env), o=o, ep_ret=ep_ret, ep_len=ep_len, t=t))
+        logger.save_checkpoint('sac', epoch, o=o, ep_ret=ep_ret, ep_len=ep_len, t=t)
 
     env.close()
     test_env.close()

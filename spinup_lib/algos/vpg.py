@@ -14,8 +14,6 @@ from torch.optim import Adam
 
 from spinup_lib import core
 from spinup_lib.checks import check_arguments
-from spinup_lib.checkpoint import restore_checkpoint, restore_env
-from spinup_lib.envs import get_env_state
 from spinup_lib.logx import EpochLogger
 from spinup_lib.mpi import mpi_avg_grads, num_procs, proc_id, setup_pytorch_for_mpi, sync_params
 
@@ -94,7 +92,9 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
     pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr)
     vf_optimizer = Adam(ac.v.parameters(), lr=vf_lr)
 
+    # What the logger saves: the agent, for replay, and every epoch everything resume needs.
     logger.setup_pytorch_saver(ac, ac_kwargs, env)
+    logger.setup_checkpoint(ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer, env=env)
 
     def update():
         data = buf.get()
@@ -124,15 +124,11 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         logger.store(LossPi=pi_l_old, LossV=v_l_old, KL=pi_info['kl'], Entropy=pi_info_old['ent'],
                      DeltaLossPi=pi_l_new.item() - pi_l_old, DeltaLossV=loss_v.item() - v_l_old)
 
-    start_epoch, start_time = 0, time.time()
+    start_time = time.time()
     o, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
     ep_ret, ep_len = 0, 0
-    if resume_from is not None:
-        extra = restore_checkpoint(resume_from, ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer)
-        o, _ = restore_env(env, extra['env_state'], extra['o'])
-        start_epoch = resume_from['epoch'] + 1
-        start_time -= resume_from['elapsed'] or 0  # the Time column counts on
+    start_epoch, o = logger.restore(resume_from, o=o)  # epoch 0, or where a resumed run left off
     logger.setup_progress(epochs, start_epoch)
 
     # region: vpg-epoch-loop
@@ -184,9 +180,7 @@ def vpg(env_fn, actor_critic=core.MLPActorCritic, ac_kwargs=dict(), seed=0,
         # resume needs every epoch (it is small), so a stopped run loses at most an epoch.
         if (epoch + 1) % save_freq == 0 or epoch == epochs - 1:
             logger.save_state(epoch)
-        logger.save_checkpoint('vpg', epoch, dict(
-            ac=ac, pi_optimizer=pi_optimizer, vf_optimizer=vf_optimizer,
-            env_state=get_env_state(env), o=o))
+        logger.save_checkpoint('vpg', epoch, o=o)
 
     env.close()
     return ac

@@ -69,6 +69,11 @@ def resume_experiment(run_dir, epochs=None, allow_modules=(), **arguments):
         raise UserError(f"{algo_name} has no argument {', '.join(unknown)}")
     call_kwargs = rebuild_call(checkpoint["call"], arguments, allow_modules)
     done = checkpoint["epoch"] + 1
+    steps = call_kwargs.get("steps_per_epoch")
+    if isinstance(checkpoint.get("t"), int) and isinstance(steps, int) and checkpoint["t"] != done * steps - 1:
+        # An off-policy run counts its steps across epochs: its epochs must keep their length.
+        raise UserError(f"the checkpoint stopped at step {checkpoint['t'] + 1}, not at the end of epoch "
+                        f"{done - 1} of {steps} steps: resume with the run's own steps_per_epoch")
     total = epochs if epochs is not None else call_kwargs.get("epochs")
     if isinstance(total, int) and done >= total:
         if proc_id() == 0:

@@ -21,6 +21,7 @@ import os
 import os.path as osp
 import sys
 
+from spinup_lib.checks import MPI_ALGORITHMS
 from spinup_lib.errors import UserError
 
 FORCE_DATESTAMP = False
@@ -29,7 +30,7 @@ DEFAULT_SHORTHAND = True
 # The algorithms `python -m spinup_lib.run` knows, each `spinup_lib.algos.<name>.<name>`,
 # and the ones written to run data-parallel on several MPI processes.
 ALGORITHM_NAMES = ("vpg", "trpo", "ppo", "ddpg", "td3", "sac")
-MPI_ALGORITHM_NAMES = ("vpg", "trpo", "ppo")
+MPI_ALGORITHM_NAMES = MPI_ALGORITHMS
 
 DIV_LINE_WIDTH = 80
 
