@@ -17,10 +17,8 @@ import numpy as np
 import torch
 
 from spinup_lib.errors import UserError
-from spinup_lib.run_files import _TEMPORARY_FILE, atomic_torch_save, load_plain_file, remove_stale_temporary_files
-
-#: Folder of a run directory holding the replay buffers' chunks.
-CHUNKS_DIRNAME = "checkpoint_chunks"
+from spinup_lib.run_files import (_TEMPORARY_FILE, CHUNKS_DIRNAME, atomic_torch_save, load_plain_file,
+                                  remove_stale_temporary_files)
 
 REPLAY_FIELDS = ("obs", "obs2", "act", "rew", "done")
 

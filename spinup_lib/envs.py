@@ -296,34 +296,46 @@ def env_spec_json(env):
 TRUSTED_WRAPPER_MODULES = ("gymnasium.wrappers", "spinup_lib")
 
 
-def make_env_from_spec_json(spec_json, **kwargs):
-    """Rebuild an env from :func:`env_spec_json`'s output (extra kwargs such as render_mode).
+def checked_spec(spec_json):
+    """The gymnasium ``EnvSpec`` of :func:`env_spec_json`'s output, once checked to name only registered code.
 
     The JSON may come from a file someone sent, and gymnasium imports and calls the entry
     points a spec names: so the env must be one of gymnasium's registry, with the entry point
     registered for its id, and its wrappers must come from gymnasium.wrappers (or spinup_lib).
     Anything else is a UserError, before anything is imported or called.
     """
-    import json
-
     import gymnasium as gym
     from gymnasium.envs.registration import EnvSpec
 
     try:
         spec = EnvSpec.from_json(spec_json)
-    except (json.JSONDecodeError, TypeError, ValueError, KeyError) as err:
+    except Exception as err:
         raise UserError(f"the saved environment spec cannot be read ({type(err).__name__}: {err})") from None
     check_env_id(spec.id)
     registered = gym.registry[spec.id].entry_point
     if spec.entry_point != registered:
-        raise UserError(f"the saved spec of {spec.id} names the entry point {spec.entry_point!r}, not the "
-                        f"registered {registered!r}: it is refused; pass the env yourself (--env ID)")
+        raise UserError(f"the saved spec of {spec.id} names another entry point ({spec.entry_point!r}) than the "
+                        f"registered {registered!r}: it is refused; pass the env yourself")
     for wrapper in spec.additional_wrappers:
         module = wrapper.entry_point.split(":")[0] if isinstance(wrapper.entry_point, str) else ""
         if not any(module == m or module.startswith(m + ".") for m in TRUSTED_WRAPPER_MODULES):
             raise UserError(f"the saved spec of {spec.id} names the wrapper {wrapper.entry_point!r}, outside "
-                            f"{', '.join(TRUSTED_WRAPPER_MODULES)}: it is refused; pass the env yourself (--env ID)")
-    return gym.make(spec, **kwargs)
+                            f"{', '.join(TRUSTED_WRAPPER_MODULES)}: it is refused; pass the env yourself")
+    return spec
+
+
+def make_env_from_spec_json(spec_json, **kwargs):
+    """Rebuild an env from :func:`env_spec_json`'s output (extra kwargs such as render_mode), checked first
+    (:func:`checked_spec`)."""
+    import gymnasium as gym
+
+    return gym.make(checked_spec(spec_json), **kwargs)
+
+
+def env_fn_from_spec_json(spec_json):
+    """An ``env_fn`` that rebuilds the env of a spec (JSON), checked now (:func:`checked_spec`)."""
+    checked_spec(spec_json)
+    return functools.partial(make_env_from_spec_json, spec_json)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -32,51 +32,29 @@ from spinup_lib.checkpoint import save_checkpoint as _save_checkpoint
 from spinup_lib.envs import env_spec_json, get_env_state, is_env
 from spinup_lib.errors import UserError
 from spinup_lib.mpi import broadcast, mpi_statistics_scalar, num_procs, proc_id
-from spinup_lib.run_files import atomic_torch_save, remove_stale_temporary_files
+from spinup_lib.run_files import (AGENT_FORMAT, CONFIG_FNAME, SAVE_SUBDIR, atomic_torch_save, atomic_write,
+                                  complete_lines, default_data_dir, refuse_run_folder, remove_stale_temporary_files)
 from spinup_lib.serialize import call_record, complete_call_record, convert_json, dotted_path, importable_json
-
-#: Version of the layout of saved agents (checkpoints: spinup_lib.checkpoint.CHECKPOINT_FORMAT).
-FORMAT_VERSION = 1
-CONFIG_FNAME = "config.json"
-SAVE_SUBDIR = "pyt_save"
 
 #: Loop variables of the episode in progress, restored only when the env's episode goes on
 #: (see Logger.restore); ``o`` is its observation.
 EPISODE_VARIABLES = ("ep_ret", "ep_len")
 
-#: Files and folders that make a directory a run's: a new run never writes into one.
-RUN_FILES = ("progress.txt", CONFIG_FNAME, "checkpoint.pt", SAVE_SUBDIR, "checkpoint_chunks")
-
 _COLOR_CODES = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36,
                     white=37, crimson=38)
 
 
-def colorize(text, color, bold=False, highlight=False):
-    """Wrap ``text`` in ANSI escape codes for a terminal (colour name from _COLOR_CODES)."""
+def colorize(text, color="green", bold=False, highlight=False):
+    """``text`` in ANSI colour codes when stdout is a terminal; as it is otherwise (a file, a notebook).
+
+    Colours: gray, red, green, yellow, blue, magenta, cyan, white, crimson.
+    """
+    isatty = getattr(sys.stdout, "isatty", None)
+    if not (isatty and isatty()):
+        return text
     code = _COLOR_CODES[color] + (10 if highlight else 0)
     attributes = [str(code)] + (["1"] if bold else [])
     return f"\x1b[{';'.join(attributes)}m{text}\x1b[0m"
-
-
-def default_data_dir():
-    """Where runs go unless told otherwise: ``$SPINUP_DATA_DIR``, else ``./data``."""
-    return os.environ.get("SPINUP_DATA_DIR") or osp.join(os.getcwd(), "data")
-
-
-
-def existing_run_files(output_dir, output_fname="progress.txt"):
-    """The files in ``output_dir`` that show a run was there (sorted names; empty if none).
-
-    A run directory is recognised by its table, config.json, checkpoints or saved agents,
-    so one whose progress.txt was deleted is still a run's (and is not written into).
-    """
-    try:
-        names = os.listdir(output_dir)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    markers = set(RUN_FILES) | {output_fname}
-    return sorted(name for name in names
-                  if name in markers or (name.startswith("checkpoint.rank") and name.endswith(".pt")))
 
 
 # ----------------------------------------------------------------------------------------
@@ -170,26 +148,11 @@ class Logger:
         # The processes may not agree on the clock's second: take process 0's choice.
         return broadcast(chosen) if num_procs() > 1 else chosen
 
-    def _refuse_existing_run(self, found=None):
-        found = found or existing_run_files(self.output_dir, self.output_fname) or [self.output_fname]
-        if self.output_fname in found:
-            raise UserError(
-                f"{self.output_dir} already holds a run ({self.output_fname}); choose another "
-                f"exp_name, seed or data_dir, or continue it with "
-                f"`python -m spinup_lib.run resume {self.output_dir}`"
-            )
-        raise UserError(
-            f"{self.output_dir} holds files of a run ({', '.join(found)}) but no {self.output_fname}: "
-            "it is not written into; choose another exp_name, seed or data_dir, or move those files away"
-        )
-
     def _check_new(self, progress_path):
         """Refuse a directory that holds a run; create nothing yet (see :meth:`_materialize`)."""
         if osp.exists(self.output_dir) and not osp.isdir(self.output_dir):
             raise UserError(f"{self.output_dir} is a file, not a directory: choose another output_dir")
-        found = existing_run_files(self.output_dir, self.output_fname)
-        if found:
-            self._refuse_existing_run(found)
+        refuse_run_folder(self.output_dir, self.output_fname)
         self.log(f"Logging data to {progress_path}", "green")
 
     def _materialize(self):
@@ -201,15 +164,14 @@ class Logger:
             # 'x' fails if another run created the file since the check in __init__.
             self.output_file = open(osp.join(self.output_dir, self.output_fname), "x")
         except FileExistsError:
-            self._refuse_existing_run()
+            refuse_run_folder(self.output_dir, self.output_fname)
         # Closes the file when the logger is garbage collected or Python exits.
         self._finalizer = weakref.finalize(self, self.output_file.close)
         if self._pending_config is not None:
             self._write_config()
 
     def _write_config(self):
-        with open(osp.join(self.output_dir, CONFIG_FNAME), "w") as file:
-            file.write(self._pending_config)
+        atomic_write(osp.join(self.output_dir, CONFIG_FNAME), self._pending_config)
         self._pending_config = None
 
     def _open_for_resume(self, progress_path):
@@ -246,18 +208,17 @@ class Logger:
         progress_path = self.output_file.name
         with open(progress_path) as file:
             content = file.read()
-        complete_lines = content[: content.rfind("\n") + 1].splitlines()
+        lines = complete_lines(content)
         if self._existing_header is None:  # no header yet: the table starts afresh
             header, rows, kept = [], [], []
         else:
-            header, rows = complete_lines[:1], complete_lines[1:]
+            header, rows = lines[:1], lines[1:]
             kept = [row for row in rows if not self._is_redone(row)]
         new_content = "".join(line + "\n" for line in header + kept)
         if new_content == content:
             return
         self.output_file.close()
-        with open(progress_path, "w") as file:
-            file.write(new_content)
+        atomic_write(progress_path, new_content)
         self.output_file = open(progress_path, "a")
         self._finalizer.detach()
         self._finalizer = weakref.finalize(self, self.output_file.close)
@@ -301,8 +262,7 @@ class Logger:
         """
         if proc_id() != 0:
             return
-        isatty = getattr(sys.stdout, "isatty", None)
-        self._print(colorize(msg, color, bold=True) if isatty and isatty() else msg)
+        self._print(colorize(msg, color, bold=True))
 
     def setup_progress(self, total_epochs, start_epoch=0):
         """Show a progress bar of epochs, advanced by each :meth:`dump_tabular` (process 0).
@@ -460,7 +420,7 @@ class Logger:
         if proc_id() != 0:
             return
         agent = {
-            "format": FORMAT_VERSION,
+            "format": AGENT_FORMAT,
             "ac_class": self._saver["ac_class"],
             "ac_kwargs": self._saver["ac_kwargs"],
             "state_dict": self._saver["ac"].state_dict(),

@@ -30,7 +30,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from spinup_lib.errors import UserError
+from spinup_lib.errors import UserError, exit_status
 
 DEFAULT_XAXIS = "TotalEnvInteracts"
 PERFORMANCE = "Performance"
@@ -443,8 +443,4 @@ def main(argv=None, prog=None):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(prog="python -m spinup_lib.plot"))
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(exit_status(main, prog="python -m spinup_lib.plot"))

@@ -14,8 +14,8 @@ Settings, read each time they are used (so a test or a notebook can change them)
 
 ``DEFAULT_DATA_DIR``
     ``$SPINUP_DATA_DIR`` if set, else ``./data`` under the current working directory.
-    Assign ``spinup_lib.run_utils.DEFAULT_DATA_DIR = path`` to override both
-    (``del spinup_lib.run_utils.DEFAULT_DATA_DIR`` undoes it).
+    Assign ``spinup_lib.run_utils.DEFAULT_DATA_DIR = path`` to override both, for every run
+    (the logger's default folder too; ``del spinup_lib.run_utils.DEFAULT_DATA_DIR`` undoes it).
 ``FORCE_DATESTAMP``
     When True every output directory gets a date and time, as if ``datestamp=True``.
 ``DEFAULT_SHORTHAND``
@@ -27,6 +27,7 @@ Settings, read each time they are used (so a test or a notebook can change them)
 import sys
 import types
 
+from spinup_lib import run_files as _run_files
 from spinup_lib.dotted_names import TRUSTED_MODULES, check_module_names, in_modules, resolve_class
 from spinup_lib.experiments import settings as _settings
 from spinup_lib.experiments.calls import ExperimentFailed, call_experiment, print_end_banner, run_in_fresh_process
@@ -36,8 +37,10 @@ from spinup_lib.experiments.naming import (MAX_EXP_NAME_LENGTH, check_exp_name, 
                                            default_shorthand, path_safe_name, setup_logger_kwargs)
 from spinup_lib.experiments.resume import resume_experiment
 from spinup_lib.experiments.settings import (ALGORITHM_NAMES, DIV_LINE_WIDTH, MAX_PROCS_PER_CPU,
-                                             MPI_ALGORITHM_NAMES, algorithm_is_implemented, colorize,
-                                             default_data_dir, load_algorithm, resolve_num_cpu, wait_before_launch)
+                                             MPI_ALGORITHM_NAMES, algorithm_is_implemented, load_algorithm,
+                                             resolve_num_cpu, wait_before_launch)
+from spinup_lib.logx import colorize
+from spinup_lib.run_files import default_data_dir
 
 __all__ = ["TRUSTED_MODULES", "check_module_names", "in_modules", "resolve_class", "ExperimentFailed",
            "call_experiment", "print_end_banner", "run_in_fresh_process", "parse_value", "ExperimentGrid",
@@ -47,7 +50,7 @@ __all__ = ["TRUSTED_MODULES", "check_module_names", "in_modules", "resolve_class
            "resolve_num_cpu", "wait_before_launch"]
 
 #: The settings above, and the module that reads them.
-SETTINGS = {"DEFAULT_DATA_DIR": _settings, "FORCE_DATESTAMP": _settings, "DEFAULT_SHORTHAND": _settings,
+SETTINGS = {"DEFAULT_DATA_DIR": _run_files, "FORCE_DATESTAMP": _settings, "DEFAULT_SHORTHAND": _settings,
             "WAIT_BEFORE_LAUNCH": _settings}
 
 

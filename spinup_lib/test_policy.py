@@ -12,7 +12,7 @@ In a notebook::
 """
 import sys
 
-from spinup_lib.errors import UserError
+from spinup_lib.errors import exit_status
 from spinup_lib.replay.agent import find_saved_agent, load_policy_and_env
 from spinup_lib.replay.cli import build_parser, main
 from spinup_lib.replay.display import has_display
@@ -35,8 +35,4 @@ __all__ = ["find_saved_agent", "load_policy_and_env", "build_parser", "main", "h
            "check_video_path", "parse_frame_size", "prepare_video_rendering", "tracking_camera", "video_timing"]
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main(prog="python -m spinup_lib.test_policy"))
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(exit_status(main, prog="python -m spinup_lib.test_policy"))

@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from spinup_lib import run_utils
+from spinup_lib import run_files, run_utils
 from spinup_lib.errors import UserError
-from spinup_lib.experiments import settings
 from spinup_lib.run_utils import (
     ExperimentFailed,
     ExperimentGrid,
@@ -106,8 +105,26 @@ def test_default_data_dir_is_data_under_the_working_directory(tmp_path, monkeypa
 def test_assigned_default_data_dir_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("SPINUP_DATA_DIR", str(tmp_path / "env"))
     # setitem on the module's namespace: undoing it deletes the assignment again.
-    monkeypatch.setitem(vars(settings), "DEFAULT_DATA_DIR", str(tmp_path / "assigned"))
+    monkeypatch.setitem(vars(run_files), "DEFAULT_DATA_DIR", str(tmp_path / "assigned"))
     assert setup_logger_kwargs("exp")["output_dir"] == str(tmp_path / "assigned" / "exp")
+
+
+def test_one_data_dir_default_for_the_logger_and_the_launcher(tmp_path, monkeypatch):
+    from spinup_lib.logx import Logger
+
+    # `~` is expanded, for the logger's own default folder as for setup_logger_kwargs.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SPINUP_DATA_DIR", "~/runs")
+    assert setup_logger_kwargs("exp")["output_dir"] == str(tmp_path / "home" / "runs" / "exp")
+    assert os.path.dirname(Logger().output_dir) == str(tmp_path / "home" / "runs" / "tmp" / "experiments")
+    # The documented override, assigned on run_utils, holds for both, until it is deleted.
+    run_utils.DEFAULT_DATA_DIR = str(tmp_path / "assigned")
+    try:
+        assert setup_logger_kwargs("exp")["output_dir"] == str(tmp_path / "assigned" / "exp")
+        assert os.path.dirname(Logger().output_dir) == str(tmp_path / "assigned" / "tmp" / "experiments")
+    finally:
+        del run_utils.DEFAULT_DATA_DIR
+    assert run_utils.DEFAULT_DATA_DIR == str(tmp_path / "home" / "runs")
 
 
 def test_wait_before_launch_reads_the_environment(monkeypatch):

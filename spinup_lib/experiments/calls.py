@@ -12,10 +12,12 @@ import subprocess
 import sys
 import tempfile
 
+from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
 from spinup_lib.experiments.naming import check_run_dir_is_free, display_value, setup_logger_kwargs
-from spinup_lib.experiments.settings import DIV_LINE_WIDTH, colorize, resolve_num_cpu
+from spinup_lib.experiments.settings import DIV_LINE_WIDTH, resolve_num_cpu
 from spinup_lib.lifecycle import exit_status_text, process_is_alive, signal_name, wait_passing_on_signals
+from spinup_lib.logx import colorize, convert_json
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
         thunk (callable): the function to run, usually an algorithm such as ``vpg``.
         seed (int): random seed, passed to ``thunk`` as ``seed``.
         num_cpu (int or 'auto'): number of MPI processes; 'auto' uses every CPU.
-        data_dir (str): folder for results; default :func:`~spinup_lib.experiments.settings.default_data_dir`.
+        data_dir (str): folder for results; default :func:`~spinup_lib.run_files.default_data_dir`.
         datestamp (bool): put date and time in the directory names.
         **kwargs: everything else ``thunk`` takes. ``env_name='CartPole-v1'`` is a shortcut:
             ``thunk`` gets ``env_fn=spinup_lib.envs.make_env_fn('CartPole-v1')`` instead.
@@ -163,13 +165,7 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     if output_dir and not kwargs["logger_kwargs"].get("resume"):
         check_run_dir_is_free(output_dir)
 
-    if "env_name" in kwargs:
-        # The thunk takes a picklable env_fn; the id itself is not one of its arguments.
-        if "env_fn" in kwargs:
-            raise UserError("give env_name or env_fn, not both")
-        from spinup_lib.envs import make_env_fn
-
-        kwargs["env_fn"] = make_env_fn(kwargs.pop("env_name"))
+    kwargs = with_env_fn(kwargs)
 
     try:
         run_in_fresh_process(thunk, kwargs, num_cpu=num_cpu, exp_name=exp_name)
@@ -182,6 +178,17 @@ def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp
     if output_dir:
         print_end_banner(output_dir)
     return output_dir
+
+
+def with_env_fn(kwargs):
+    """``kwargs`` with ``env_name='CartPole-v1'`` made the ``env_fn`` that algorithms take (picklable)."""
+    if "env_name" not in kwargs:
+        return kwargs
+    if "env_fn" in kwargs:
+        raise UserError("give env_name or env_fn, not both")
+    kwargs = dict(kwargs)
+    kwargs["env_fn"] = make_env_fn(kwargs.pop("env_name"))
+    return kwargs
 
 
 def print_end_banner(output_dir):
@@ -198,10 +205,5 @@ def print_end_banner(output_dir):
 
 def _config_as_json(config):
     """Pretty JSON of a configuration, for printing (callables by name)."""
-    try:
-        from spinup_lib.logx import convert_json
-    except ImportError:  # the logger module is optional for printing; fall back to repr
-        def convert_json(obj):
-            return obj
     return json.dumps(convert_json(config), indent=4, sort_keys=True, default=display_value)
 

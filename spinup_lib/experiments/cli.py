@@ -26,7 +26,7 @@ import sys
 
 from spinup_lib.checks import check_arguments
 from spinup_lib.dotted_names import check_module_names
-from spinup_lib.errors import UserError
+from spinup_lib.errors import UserError, exit_status
 from spinup_lib.experiments.calls import ExperimentFailed
 from spinup_lib.experiments.flags import (ACTIVATION_KEY, _check_activation, _check_actor_critic,
                                           _check_actor_critic_flags, _check_hidden_sizes, _check_kind, _shown,
@@ -345,11 +345,7 @@ def main(argv=None):
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return dispatch(argv)
-    except UserError as e:
-        message = " ".join(str(e).split())  # always one line
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return exit_status(dispatch, argv)
     except ExperimentFailed as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

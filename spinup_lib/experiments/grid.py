@@ -9,7 +9,8 @@ from spinup_lib.experiments.naming import default_shorthand, display_value, path
 from spinup_lib.experiments.plan import FINISHED, check_num_workers, plan_runs, print_plan
 from spinup_lib.experiments.ray_runner import import_ray, run_on_ray
 from spinup_lib.experiments.runners import run_pool, run_series
-from spinup_lib.experiments.settings import DIV_LINE_WIDTH, colorize, resolve_num_cpu, wait_before_launch
+from spinup_lib.experiments.settings import DIV_LINE_WIDTH, resolve_num_cpu, wait_before_launch
+from spinup_lib.logx import colorize
 
 
 class ExperimentGrid:
@@ -162,7 +163,7 @@ class ExperimentGrid:
             thunk (callable or str): the function to run, or the key of a grid parameter whose
                 values are the functions to run.
             num_cpu (int or 'auto'): MPI processes per run.
-            data_dir (str): folder for results; default :func:`~spinup_lib.experiments.settings.default_data_dir`.
+            data_dir (str): folder for results; default :func:`~spinup_lib.run_files.default_data_dir`.
             datestamp (bool): put date and time in the directory names.
             num_workers (int): runs at once on this machine. 1 (the default): one after the
                 other, each printing its epoch table. More: each run's output goes to

@@ -1,13 +1,14 @@
 """Names: a run's output directory from its experiment name, seed and date, and the names of
 grid values in run names."""
 import numbers
+import os
 import os.path as osp
-import shlex
 import string
 import time
 
 from spinup_lib.errors import UserError
 from spinup_lib.experiments import settings
+from spinup_lib.run_files import default_data_dir, refuse_run_folder
 
 
 # ----------------------------------------------------------------------------------------------
@@ -24,7 +25,8 @@ def setup_logger_kwargs(exp_name, seed=None, data_dir=None, datestamp=False):
     Args:
         exp_name (str): name of the experiment; runs that differ only by seed share it.
         seed (int): the run's random seed, or None to leave it out of the path.
-        data_dir (str): folder that holds all experiments; default :func:`default_data_dir`.
+        data_dir (str): folder that holds all experiments (``~`` is expanded); default
+            :func:`spinup_lib.run_files.default_data_dir`.
         datestamp (bool): put the date (and time) in the names; forced by ``FORCE_DATESTAMP``.
     """
     check_exp_name(exp_name)
@@ -38,7 +40,7 @@ def setup_logger_kwargs(exp_name, seed=None, data_dir=None, datestamp=False):
         if datestamp:
             subfolder = time.strftime("%Y-%m-%d_%H-%M-%S-", now) + subfolder
         relpath = osp.join(relpath, subfolder)
-    data_dir = data_dir or settings.default_data_dir()
+    data_dir = osp.expanduser(os.fspath(data_dir)) if data_dir else default_data_dir()
     return dict(output_dir=osp.join(str(data_dir), relpath), exp_name=exp_name)
 
 
@@ -70,25 +72,17 @@ def check_exp_name(exp_name):
                         f"use at most {MAX_EXP_NAME_LENGTH} (shorter names or grid shorthands)")
 
 
+#: What to do instead of writing into a folder that holds a run, in the command line's words.
+INSTEAD_OF_A_USED_FOLDER = "another --exp_name or --data_dir, add --dt for a dated folder"
+
+
 def check_run_dir_is_free(output_dir):
     """Raise UserError if ``output_dir`` already holds a run.
 
     A run is recognised by its progress.txt, and also by its config.json, checkpoints or saved
     agents (so a run whose progress.txt was deleted is not overwritten either).
     """
-    from spinup_lib.logx import existing_run_files
-
-    found = existing_run_files(output_dir)
-    if "progress.txt" in found:
-        raise UserError(
-            f"{output_dir} already holds a run (progress.txt): choose another --exp_name or "
-            "--data_dir, add --dt for a dated folder, or continue it with "
-            f"`python -m spinup_lib.run resume {shlex.quote(str(output_dir))}`")
-    if found:
-        raise UserError(
-            f"{output_dir} holds files of a run ({', '.join(found)}) but no progress.txt: it is not "
-            "written into; choose another --exp_name or --data_dir, or move those files away")
-
+    refuse_run_folder(output_dir, instead=INSTEAD_OF_A_USED_FOLDER)
 
 
 _ALPHANUMERIC = set(string.ascii_letters + string.digits)

@@ -30,7 +30,9 @@ import shlex
 
 from spinup_lib.errors import UserError
 from spinup_lib.experiments.calls import ExperimentFailed
-from spinup_lib.experiments.naming import display_value, setup_logger_kwargs
+from spinup_lib.experiments.naming import INSTEAD_OF_A_USED_FOLDER, display_value, setup_logger_kwargs
+from spinup_lib.run_files import complete_lines, existing_run_files, refuse_run_folder
+from spinup_lib.serialize import convert_json
 
 NEW, FINISHED, RESUME, RESTART = "new", "finished", "resume", "restart"
 
@@ -134,16 +136,13 @@ def classify(run):
     Raises:
         UserError: the folder holds something that is not a run of this grid.
     """
-    from spinup_lib.logx import existing_run_files
-
     found = existing_run_files(run.output_dir)
     if not found:
         run.status, run.note = NEW, "not started"
         return run
     quoted_dir = quoted(run.output_dir)
     if "progress.txt" not in found:
-        raise UserError(f"{run.output_dir} holds files of a run ({', '.join(found)}) but no progress.txt: it is "
-                        "not written into; choose another --exp_name or --data_dir, or move those files away")
+        refuse_run_folder(run.output_dir, instead=INSTEAD_OF_A_USED_FOLDER)
     config = read_json(osp.join(run.output_dir, "config.json"))
     if not isinstance(config, dict) or not isinstance(config.get("epochs"), int):
         raise UserError(f"{run.output_dir} already holds a run (progress.txt) that is not one of this grid's "
@@ -192,7 +191,7 @@ def epochs_logged(progress_path):
             content = f.read()
     except OSError:
         return 0
-    lines = content[: content.rfind("\n") + 1].splitlines()  # a half-written last row does not count
+    lines = complete_lines(content)
     if len(lines) < 2:
         return 0
     header = lines[0].split("\t")
@@ -214,8 +213,6 @@ def settings_that_differ(config, kwargs):
     Only what both record is compared: the grid's parameters (seed included) against the
     algorithm's arguments in config.json; ``env_name`` against the env id of its ``env_fn``.
     """
-    from spinup_lib.logx import convert_json
-
     def normal(value):
         return json.loads(json.dumps(convert_json(value), sort_keys=True, default=str))
 

@@ -20,6 +20,7 @@ from spinup_lib.errors import UserError
 from spinup_lib.experiments.plan import LOG_FNAME, NEW, read_json
 from spinup_lib.experiments.runners import (Board, Child, clock, finish, interrupted, make_job, skip_finished,
                                             stop_children, terminate_means_interrupt)
+from spinup_lib.run_files import atomic_write
 
 RAY_INSTALL_HINT = "pip install -e .[ray]"
 
@@ -75,8 +76,7 @@ def land_run_folder(data, output_dir, worker_dir):
         if isinstance(config, dict) and isinstance(config.get("logger_kwargs"), dict) \
                 and config["logger_kwargs"].get("output_dir") == worker_dir:
             config["logger_kwargs"]["output_dir"] = str(output_dir)
-            with open(config_path, "w", encoding="utf-8") as f:
-                f.write(json.dumps(config, indent=4, sort_keys=True))  # as the logger writes it
+            atomic_write(config_path, json.dumps(config, indent=4, sort_keys=True) + "\n")  # as the logger writes it
         old = None
         if osp.exists(output_dir):
             old = tempfile.mkdtemp(prefix=f".{osp.basename(output_dir)}.replaced-", dir=parent)

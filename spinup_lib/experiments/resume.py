@@ -4,7 +4,6 @@ The checkpoint is plain data (:mod:`spinup_lib.checkpoint`); the algorithm's cal
 from its record safely: envs by their gymnasium id or checked spec, classes only from allowed
 modules (:func:`rebuild_call`).
 """
-import functools
 import inspect
 import os
 import os.path as osp
@@ -14,7 +13,7 @@ import torch
 from spinup_lib.checkpoint import load_checkpoint
 from spinup_lib.dotted_names import TRUSTED_MODULES, check_module_names
 from spinup_lib.dotted_names import resolve_class as resolve_allowed
-from spinup_lib.envs import check_env_id, make_env_fn, make_env_from_spec_json
+from spinup_lib.envs import check_env_id, env_fn_from_spec_json, make_env_fn
 from spinup_lib.errors import UserError
 from spinup_lib.experiments.calls import print_end_banner
 from spinup_lib.experiments.settings import MAX_PROCS_PER_CPU, load_algorithm
@@ -175,33 +174,6 @@ def _env_fn_from_record(record):
     if isinstance(record, dict) and isinstance(record.get("spec"), str):
         return env_fn_from_spec_json(record["spec"])
     raise UserError("the checkpoint's env is neither a gymnasium id nor a spec")
-
-
-def env_fn_from_spec_json(spec_json):
-    """An env_fn rebuilding the env of a gymnasium spec (JSON), if it only uses registered code.
-
-    The spec's id must be registered with the same entry point, and its extra wrappers must
-    come from ``gymnasium.wrappers``: a spec read from a file names code, which must not be
-    whatever the file says.
-    """
-    import gymnasium as gym
-    from gymnasium.envs.registration import EnvSpec
-
-    try:
-        spec = EnvSpec.from_json(spec_json)
-    except Exception as err:
-        raise UserError(f"the saved env spec cannot be read ({type(err).__name__}): start a new run") from None
-    check_env_id(spec.id)
-    registered = gym.registry[spec.id]
-    if spec.entry_point != registered.entry_point:
-        raise UserError(f"the saved env spec of {spec.id} names another entry point ({spec.entry_point}) "
-                        "than the registered one: it is not used")
-    for wrapper in spec.additional_wrappers:
-        if not str(wrapper.entry_point).startswith("gymnasium.wrappers"):
-            raise UserError(f"the saved env spec of {spec.id} adds a wrapper from outside gymnasium.wrappers "
-                            f"({wrapper.entry_point}): it is not used")
-    return functools.partial(make_env_from_spec_json, spec_json)
-
 
 
 def check_resumable(run_dir):

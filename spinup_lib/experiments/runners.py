@@ -23,12 +23,11 @@ import tempfile
 import threading
 import time
 
-from spinup_lib.errors import UserError
-from spinup_lib.experiments.calls import call_experiment, remove_stale_call_folders, run_in_fresh_process
+from spinup_lib.experiments.calls import call_experiment, remove_stale_call_folders, run_in_fresh_process, with_env_fn
 from spinup_lib.experiments.plan import FINISHED, LOG_FNAME, NEW, RESTART, RESUME, GridFailed, epochs_logged, quoted
 from spinup_lib.experiments.resume import resume_experiment
-from spinup_lib.experiments.settings import colorize
 from spinup_lib.lifecycle import exit_status_text
+from spinup_lib.logx import colorize
 
 #: Seconds between summary lines when nothing else happened.
 SUMMARY_EVERY = 30.0
@@ -67,14 +66,7 @@ def make_job(run):
 
     call = None
     if run.status in (NEW, RESTART):
-        kwargs = dict(run.kwargs)
-        if "env_name" in kwargs:  # as call_experiment does: the thunk takes a picklable env_fn
-            if "env_fn" in kwargs:
-                raise UserError("give env_name or env_fn, not both")
-            from spinup_lib.envs import make_env_fn
-
-            kwargs["env_fn"] = make_env_fn(kwargs.pop("env_name"))
-        call = cloudpickle.dumps((run.thunk, kwargs))
+        call = cloudpickle.dumps((run.thunk, with_env_fn(run.kwargs)))
     return dict(mode=run.status, exp_name=run.exp_name, folder=run.folder, num_cpu=run.num_cpu, call=call,
                 sys_path=[p for p in sys.path if p])
 

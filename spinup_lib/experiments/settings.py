@@ -1,10 +1,7 @@
 """The experiment machinery's settings, read each time they are used (so a test or a notebook
-can change them; their public path is :mod:`spinup_lib.run_utils`):
+can change them; their public path is :mod:`spinup_lib.run_utils`, which also has
+``DEFAULT_DATA_DIR``, :func:`spinup_lib.run_files.default_data_dir`):
 
-``DEFAULT_DATA_DIR``
-    ``$SPINUP_DATA_DIR`` if set, else ``./data`` under the current working directory.
-    Assign ``spinup_lib.run_utils.DEFAULT_DATA_DIR = path`` to override both
-    (``del spinup_lib.run_utils.DEFAULT_DATA_DIR`` undoes it).
 ``FORCE_DATESTAMP``
     When True every output directory gets a date and time, as if ``datestamp=True``.
 ``DEFAULT_SHORTHAND``
@@ -18,8 +15,6 @@ Also: the algorithms by name, and how many processes a run may have.
 import difflib
 import importlib
 import os
-import os.path as osp
-import sys
 
 from spinup_lib.checks import MPI_ALGORITHMS
 from spinup_lib.errors import UserError
@@ -39,24 +34,11 @@ DIV_LINE_WIDTH = 80
 # Settings read at call time
 # ----------------------------------------------------------------------------------------------
 def __getattr__(name):
-    # Module attributes computed when read: `run_utils.DEFAULT_DATA_DIR` follows the environment
-    # variable at the moment it is used, unless a value was assigned to the module.
-    if name == "DEFAULT_DATA_DIR":
-        return default_data_dir()
+    # Read when used: `run_utils.WAIT_BEFORE_LAUNCH` follows the environment variable at the
+    # moment it is used, unless a value was assigned to the module.
     if name == "WAIT_BEFORE_LAUNCH":
         return wait_before_launch()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def default_data_dir():
-    """Where results go when no ``data_dir`` is given (see the module docstring)."""
-    assigned = globals().get("DEFAULT_DATA_DIR")
-    if assigned is not None:
-        return assigned
-    from_env = os.environ.get("SPINUP_DATA_DIR")
-    if from_env:
-        return osp.expanduser(from_env)
-    return osp.abspath("data")
 
 
 def wait_before_launch():
@@ -71,15 +53,6 @@ def wait_before_launch():
         return max(0.0, float(text))
     except ValueError:
         raise UserError(f"SPINUP_WAIT_BEFORE_LAUNCH={text!r} is not a number of seconds") from None
-
-
-def colorize(text, color="green", bold=False):
-    """Wrap text in ANSI colour codes, only when printing to a terminal."""
-    if not sys.stdout.isatty():
-        return text
-    codes = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36}
-    attributes = [str(codes[color])] + (["1"] if bold else [])
-    return f"\x1b[{';'.join(attributes)}m{text}\x1b[0m"
 
 
 # More MPI processes than this per CPU only slow a run down (and a typo such as --cpu 1000
@@ -99,7 +72,6 @@ def resolve_num_cpu(num_cpu):
                         f"this machine ({cpus} CPUs): use at most {MAX_PROCS_PER_CPU * cpus}, or 'auto' "
                         "for one per CPU")
     return num_cpu
-
 
 
 # ----------------------------------------------------------------------------------------------

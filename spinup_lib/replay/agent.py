@@ -9,9 +9,8 @@ import torch
 
 from spinup_lib.dotted_names import TRUSTED_MODULES, check_module_names, in_modules, resolve_class
 from spinup_lib.errors import UserError
+from spinup_lib.run_files import AGENT_FORMAT, SAVE_SUBDIR
 
-SAVE_FOLDER = "pyt_save"
-SAVE_FORMAT = 1
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 _SNAPSHOT_NAME = re.compile(r"^model(\d+)\.pt$")
 
@@ -61,7 +60,7 @@ def find_saved_agent(fpath, itr="last"):
     fpath = osp.expanduser(os.fspath(fpath))
     if osp.isfile(fpath) and fpath.endswith(".pt"):
         return fpath
-    save_dir = fpath if osp.basename(osp.normpath(fpath)) == SAVE_FOLDER else osp.join(fpath, SAVE_FOLDER)
+    save_dir = fpath if osp.basename(osp.normpath(fpath)) == SAVE_SUBDIR else osp.join(fpath, SAVE_SUBDIR)
     latest = osp.join(save_dir, "model.pt")
     if not osp.isfile(latest) and not _snapshot_iterations(save_dir):
         raise UserError(f"no saved agent under {fpath}: expected {latest} (give a run directory, "
@@ -134,8 +133,8 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
     except Exception as err:  # truncated file, not a torch file, or objects weights_only refuses
         raise UserError(f"cannot read the saved agent {model_path} ({type(err).__name__}): "
                         "it is damaged or was not written by spinup_lib") from err
-    if not isinstance(saved, dict) or saved.get("format") != SAVE_FORMAT:
-        raise UserError(f"{model_path} is not a saved agent in format {SAVE_FORMAT}: "
+    if not isinstance(saved, dict) or saved.get("format") != AGENT_FORMAT:
+        raise UserError(f"{model_path} is not a saved agent in format {AGENT_FORMAT}: "
                         "it was not written by this version of spinup_lib")
 
     # Names in the file are resolved only inside allowed modules, and checked to be the right

@@ -4,11 +4,11 @@ import math
 import os
 import os.path as osp
 import re
-import secrets
 
 import numpy as np
 
 from spinup_lib.errors import UserError
+from spinup_lib.run_files import AtomicFile
 
 DEFAULT_FPS = 30  # for a video of an env that does not say how fast it runs
 MAX_VIDEO_FPS = 30  # smooth enough; more frames only make software rendering slower
@@ -28,17 +28,16 @@ class _Mp4Writer:
         self.frames = 0
         self.frame_size = None  # (width, height) of the first frame
         self._writer = None
-        self._tmp = None
+        self._file = AtomicFile(self.path, suffix=".mp4")  # ffmpeg reads the format from the extension
 
     def __enter__(self):
         import imageio.v2 as imageio
 
-        folder = osp.dirname(osp.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        self._tmp = _new_file(folder, prefix=".partial-", suffix=".mp4")  # ffmpeg reads the extension
+        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
         # macro_block_size=2: keep the frame size (H.264 in yuv420p only needs even sides).
-        self._writer = imageio.get_writer(self._tmp, fps=self.fps, codec="libx264", pixelformat="yuv420p",
-                                          macro_block_size=2, ffmpeg_params=["-preset", X264_PRESET])
+        self._writer = imageio.get_writer(self._file.__enter__(), fps=self.fps, codec="libx264",
+                                          pixelformat="yuv420p", macro_block_size=2,
+                                          ffmpeg_params=["-preset", X264_PRESET])
         return self
 
     def add(self, frame):
@@ -53,26 +52,13 @@ class _Mp4Writer:
     def __exit__(self, exc_type, exc, tb):
         self._writer.close()
         if exc_type is not None or self.frames == 0:
-            os.remove(self._tmp)
+            self._file.discard()
             return False
         if not self.force and osp.exists(self.path):  # appeared while we were recording
-            os.remove(self._tmp)
+            self._file.discard()
             raise UserError(f"{self.path} appeared while recording: not replacing it (use --force)")
-        os.replace(self._tmp, self.path)
+        self._file.commit()
         return False
-
-
-def _new_file(folder, prefix, suffix):
-    """Create an empty file with a fresh name in ``folder``, readable as the umask allows
-    (``tempfile.mkstemp`` makes it private, 0600, and the video would stay so)."""
-    for _ in range(100):
-        path = osp.join(folder, f"{prefix}{secrets.token_hex(6)}{suffix}")
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        except FileExistsError:
-            continue
-        return path
-    raise FileExistsError(f"could not create a temporary file in {folder}")
 
 
 def check_video_path(path, force=False):
