@@ -5,21 +5,26 @@ that child runs ``mpirun``, which starts the N ranks). Two things keep the tree 
 
 * :func:`wait_passing_on_signals`: a process waiting for its child passes SIGINT, SIGTERM and
   SIGHUP on to it (a scheduler's or a user's ``kill`` reaches only the process it names), and
-  kills the child if it does not stop within a grace period;
+  stops the child and what it started if they do not stop within a grace period
+  (:func:`stop_process_trees`: SIGTERM, then SIGKILL);
 * :func:`stop_with_parent`: a child stops when its parent dies, even of SIGKILL, which no
   handler can pass on. On Linux the kernel tells it (``PR_SET_PDEATHSIG``, set through ctypes
   when the function is called, never at import); everywhere a thread checks once a second
-  whether the parent is still there (its pid changes on Linux and macOS; Windows is asked
-  through ctypes whether the parent process still runs).
+  whether the parent is still there (its pid changes on Linux and macOS; on Windows psutil is
+  asked whether the parent process still runs).
 
-Only the standard library is used, and nothing platform-specific happens at import time.
+Process trees and liveness come from psutil, the same on every platform; nothing
+platform-specific happens at import time.
 """
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+
+import psutil
 
 # Signals a launcher passes on to the experiment it waits for (those this platform has).
 FORWARDED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
@@ -29,37 +34,8 @@ _watcher_started = False
 
 
 def process_is_alive(pid):
-    """Whether process ``pid`` exists (True whenever that cannot be told for sure)."""
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
-        return _windows_process_is_alive(pid)
-    if os.name != "posix":
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. another user's process: it exists
-        return True
-    return True
-
-
-def _windows_process_is_alive(pid):
-    try:
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32
-        synchronize, query_limited_information, still_running = 0x00100000, 0x1000, 0x102
-        handle = kernel32.OpenProcess(synchronize | query_limited_information, False, int(pid))
-        if not handle:
-            return kernel32.GetLastError() == 5  # access denied: it exists
-        try:
-            return kernel32.WaitForSingleObject(handle, 0) == still_running
-        finally:
-            kernel32.CloseHandle(handle)
-    except Exception:
-        return True
+    """Whether process ``pid`` exists (on every platform, through psutil)."""
+    return pid == os.getpid() or psutil.pid_exists(pid)
 
 
 def signal_name(signum):
@@ -100,7 +76,7 @@ def wait_passing_on_signals(process, grace=10.0):
     for signum in FORWARDED_SIGNALS:
         previous[signum] = signal.signal(signum, on_signal)
     try:
-        passed_on, terminated, killed = 0, False, False
+        passed_on = 0
         while True:
             try:
                 return process.wait(timeout=0.1), (received[0][0] if received else None)
@@ -113,12 +89,8 @@ def wait_passing_on_signals(process, grace=10.0):
                     break  # not yet: the child may have had its own Ctrl-C
                 _send(process, signum)
                 passed_on += 1
-            if received and not terminated and now - received[0][1] > grace:
-                _send(process, signal.SIGTERM)
-                terminated = True
-            if received and not killed and now - received[0][1] > grace + 5:
-                process.kill()
-                killed = True
+            if received and now - received[0][1] > grace:
+                stop_process_trees([process], steps=((signal.SIGTERM, 5.0),))
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -129,6 +101,62 @@ def _send(process, signum):
         process.send_signal(signum)
     except (ProcessLookupError, OSError):
         pass  # it has just ended
+
+
+def stop_process_trees(processes, steps=((signal.SIGTERM, 5.0),)):
+    """Stop ``processes`` (``subprocess.Popen`` children of this one) and every process below them.
+
+    Each step sends its signal to all of them still running, the children and their descendants
+    (mpirun and its MPI ranks, say), and waits up to its seconds for them to end; what still
+    runs after the last step is killed (SIGKILL). A descendant is stopped even if its parent
+    ended first. On Windows, which has no signals to send, each step terminates. A second
+    Ctrl-C while waiting skips to the kill. The children are waited for through their Popen,
+    so their exit status can still be read.
+    """
+    processes = [process for process in processes if process.poll() is None]
+    below = {}  # every descendant seen: pid -> psutil.Process (which knows if the pid was reused)
+
+    def running():
+        children = []
+        for process in processes:
+            if process.poll() is None:
+                with contextlib.suppress(psutil.Error):
+                    child = psutil.Process(process.pid)
+                    children.append(child)
+                    for descendant in child.children(recursive=True):
+                        below.setdefault(descendant.pid, descendant)
+        return children + [descendant for descendant in below.values() if _runs(descendant)]
+
+    try:
+        for signum, seconds in steps:
+            for process in running():
+                _signal(process, signum)
+            deadline = time.monotonic() + seconds
+            while running() and time.monotonic() < deadline:
+                time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    for process in running():
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+
+
+def _runs(process):
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _signal(process, signum):
+    with contextlib.suppress(psutil.Error, OSError):
+        if os.name == "posix":
+            process.send_signal(signum)
+        else:
+            process.terminate()
 
 
 def stop_with_parent(parent_pid=None, also_watch=None, use_kernel=True, poll_seconds=1.0):

@@ -25,6 +25,7 @@ from spinup_lib.algos.ppo import ppo
 from spinup_lib.algos.sac import sac
 from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
+from spinup_lib.lifecycle import process_is_alive, stop_process_trees
 from spinup_lib.logx import EpochLogger
 from spinup_lib.run_utils import (ExperimentFailed, call_experiment, check_run_dir_is_free, resume_experiment,
                                   run_in_fresh_process)
@@ -344,6 +345,32 @@ def test_two_process_run_resumes_from_its_last_epoch(tmp_path):
     assert list(progress(run_dir)["Epoch"]) == [0, 1, 2]
     assert list(progress(run_dir)["TotalEnvInteracts"]) == [200, 400, 600]
     assert "End of experiment" in resumed.stdout
+
+
+STUBBORN_TREE = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # this one stops at SIGTERM...
+grandchild = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                               "[signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)]; "
+                               "print('ready', flush=True); time.sleep(60)"], stdout=sys.stdout)
+print(grandchild.pid, flush=True)  # ...and its child only at SIGKILL
+time.sleep(60)
+"""
+
+
+@linux_only
+def test_a_process_tree_is_stopped_step_by_step_to_the_last_descendant():
+    # ~2 s: psutil finds the grandchild, which outlives its parent, and it is killed in the end.
+    child = subprocess.Popen([sys.executable, "-c", STUBBORN_TREE], stdout=subprocess.PIPE, text=True)
+    grandchild = int(child.stdout.readline())
+    assert child.stdout.readline().strip() == "ready"
+    try:
+        stop_process_trees([child], steps=((signal.SIGINT, 0.5), (signal.SIGTERM, 0.5)))
+        assert child.returncode == -signal.SIGTERM  # still readable: its Popen waited for it
+        assert wait_until(lambda: not alive(grandchild), 5)
+        assert not process_is_alive(child.pid)
+    finally:
+        kill_everything(child, [grandchild])
 
 
 CHILD = """

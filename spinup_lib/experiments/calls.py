@@ -1,22 +1,16 @@
 """One experiment in a fresh Python process, so that nothing (RNG state, torch threads, MPI) leaks
 between experiments: :func:`call_experiment`, and the end-of-run banner."""
 import json
-import os
-import os.path as osp
-import pickle
-import re
 import shlex
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 
 from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
+from spinup_lib.experiments.child import FreshProcess
 from spinup_lib.experiments.naming import check_run_dir_is_free, display_value, setup_logger_kwargs
 from spinup_lib.experiments.settings import DIV_LINE_WIDTH, resolve_num_cpu
-from spinup_lib.lifecycle import exit_status_text, process_is_alive, signal_name, wait_passing_on_signals
+from spinup_lib.lifecycle import exit_status_text, signal_name, wait_passing_on_signals
 from spinup_lib.logx import colorize, convert_json
 
 
@@ -50,9 +44,9 @@ class ExperimentFailed(subprocess.CalledProcessError):
 def run_in_fresh_process(thunk, kwargs, num_cpu=1, exp_name="experiment"):
     """Call ``thunk(**kwargs)`` in a new Python process (``num_cpu`` MPI processes); wait for it.
 
-    The call is serialised with cloudpickle into a temporary file that
-    ``python -m spinup_lib.experiments.child`` reads; functions from importable modules travel
-    by reference (the child gets this process's ``sys.path``), functions defined in
+    The call is serialised with cloudpickle for ``python -m spinup_lib.experiments.child``
+    (:class:`~spinup_lib.experiments.child.FreshProcess`); functions from importable modules
+    travel by reference (the child gets this process's ``sys.path``), functions defined in
     ``__main__`` or a notebook travel by value.
 
     The child never outlives this process: SIGINT, SIGTERM and SIGHUP received while waiting
@@ -66,60 +60,22 @@ def run_in_fresh_process(thunk, kwargs, num_cpu=1, exp_name="experiment"):
         KeyboardInterrupt: it was interrupted (Ctrl-C, SIGINT).
         SystemExit: this process received SIGTERM or SIGHUP (after the child stopped).
     """
-    import cloudpickle
-
-    num_cpu = resolve_num_cpu(num_cpu)
-    remove_stale_call_folders()
-    workdir = tempfile.mkdtemp(prefix=f"spinup_call_{os.getpid()}_")
+    child = FreshProcess(thunk, kwargs, num_cpu=resolve_num_cpu(num_cpu))
     try:
-        payload_path = osp.join(workdir, "call.pkl")
-        error_path = osp.join(workdir, "user_error.txt")
-        failure_path = osp.join(workdir, "failure.txt")
-        payload = dict(
-            num_cpu=num_cpu,
-            sys_path=[p for p in sys.path if p],
-            error_file=error_path,
-            failure_file=failure_path,
-            parent_pid=os.getpid(),
-            call=cloudpickle.dumps((thunk, kwargs)),
-        )
-        with open(payload_path, "wb") as f:
-            pickle.dump(payload, f)
-        cmd = [sys.executable or "python", "-m", "spinup_lib.experiments.child", payload_path]
-        process = subprocess.Popen(cmd, env=os.environ.copy())
-        returncode, signum = wait_passing_on_signals(process)
+        returncode, signum = wait_passing_on_signals(child.process)
         if signum is not None:
             if signum == signal.SIGINT:
                 raise KeyboardInterrupt
             raise SystemExit(128 + int(signum))
-        if osp.exists(error_path):
-            with open(error_path, encoding="utf-8") as f:
-                message = f.read().strip()
-            if message:
-                raise UserError(message)
+        message, failure = child.report()
+        if message:
+            raise UserError(message)
         if returncode in (130, -2):
             raise KeyboardInterrupt
         if returncode != 0:
-            failure = None
-            if osp.exists(failure_path):
-                with open(failure_path, encoding="utf-8") as f:
-                    failure = f.read().strip() or None
-            raise ExperimentFailed(returncode, cmd, exp_name, failure)
+            raise ExperimentFailed(returncode, child.cmd, exp_name, failure)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def remove_stale_call_folders():
-    """Remove the temporary folders of run_in_fresh_process whose launcher was killed."""
-    folder = tempfile.gettempdir()
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        match = re.match(r"^spinup_call_(\d+)_", name)
-        if match and not process_is_alive(int(match.group(1))):
-            shutil.rmtree(osp.join(folder, name), ignore_errors=True)
+        child.cleanup()
 
 
 def call_experiment(exp_name, thunk, seed=0, num_cpu=1, data_dir=None, datestamp=False, **kwargs):

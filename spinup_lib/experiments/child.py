@@ -1,8 +1,10 @@
-"""The fresh process in which :func:`spinup_lib.experiments.calls.call_experiment` runs an experiment.
+"""An experiment in a fresh Python process: both ends of the one way it is done.
 
-Usage (written by ``calls.run_in_fresh_process``, not by hand)::
-
-    python -m spinup_lib.experiments.child PAYLOAD_FILE
+Every run, whether from ``call_experiment`` or a grid's runners (here or on a Ray worker), is
+``thunk(**kwargs)`` called in ``python -m spinup_lib.experiments.child PAYLOAD_FILE``, a fresh
+process, so that nothing (RNG state, torch threads, MPI) leaks between runs. :class:`FreshProcess`
+writes the payload into a private temporary folder and starts the process; :func:`main`, in
+that process, runs the call and writes back what went wrong.
 
 ``PAYLOAD_FILE`` is a pickled dict of plain values:
 
@@ -18,11 +20,118 @@ Usage (written by ``calls.run_in_fresh_process``, not by hand)::
 Exit status: 0 done, 2 a user mistake (its one-line message, no traceback), 130 interrupted,
 1 (with a traceback) for anything else.
 """
+import contextlib
 import os
+import os.path as osp
 import pickle
+import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import traceback
+
+from spinup_lib.lifecycle import process_is_alive
+
+#: The module that runs the call in the fresh process.
+CHILD_MODULE = "spinup_lib.experiments.child"
+
+
+class FreshProcess:
+    """``thunk(**kwargs)`` running in a fresh process (``num_cpu`` MPI processes).
+
+    The call is serialised with cloudpickle: functions from importable modules travel by
+    reference (the child gets ``sys_path``, by default this process's), functions defined in
+    ``__main__`` or a notebook travel by value. The child stops if this process is gone, even
+    killed outright (:func:`spinup_lib.lifecycle.stop_with_parent`).
+
+    Args:
+        log: an open file for the child's output, which then runs in a session of its own (Ctrl-C
+            in the terminal reaches only this process, which stops it). Default: this terminal.
+    """
+
+    def __init__(self, thunk, kwargs, num_cpu=1, sys_path=None, log=None):
+        import cloudpickle
+
+        remove_stale_call_folders()
+        self.workdir = tempfile.mkdtemp(prefix=f"spinup_call_{os.getpid()}_")
+        self.error_file = osp.join(self.workdir, "user_error.txt")
+        self.failure_file = osp.join(self.workdir, "failure.txt")
+        try:
+            payload = dict(num_cpu=num_cpu, sys_path=[p for p in sys.path if p] if sys_path is None else sys_path,
+                           error_file=self.error_file, failure_file=self.failure_file, parent_pid=os.getpid(),
+                           call=cloudpickle.dumps((thunk, kwargs)))
+            payload_path = osp.join(self.workdir, "call.pkl")
+            with open(payload_path, "wb") as f:
+                pickle.dump(payload, f)
+            self.cmd = [sys.executable or "python", "-m", CHILD_MODULE, payload_path]
+            with _signals_unblocked():
+                if log is None:
+                    self.process = subprocess.Popen(self.cmd, env=os.environ.copy())
+                else:
+                    self.process = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT,
+                                                    stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                                                    start_new_session=(os.name == "posix"))
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def poll(self):
+        return self.process.poll()
+
+    def report(self):
+        """``(user_error, failure)``: what the ended child wrote of its error (each None if nothing)."""
+        return _read(self.error_file), _read(self.failure_file)
+
+    def cleanup(self):
+        """Remove the payload's folder."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def remove_stale_call_folders():
+    """Remove the temporary folders of :class:`FreshProcess` whose launcher was killed."""
+    folder = tempfile.gettempdir()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        match = re.match(r"^spinup_call_(\d+)_", name)
+        if match and not process_is_alive(int(match.group(1))):
+            shutil.rmtree(osp.join(folder, name), ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _signals_unblocked():
+    """Start children with SIGINT, SIGTERM and SIGHUP deliverable.
+
+    A child inherits the blocked-signal mask of the thread that starts it, and a Ray worker runs
+    its tasks with SIGINT blocked: a run started from there would never see the Ctrl-C meant to
+    stop it cleanly.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    wanted = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
+    previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, wanted)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# ----------------------------------------------------------------------------------------------
+# The fresh process
+# ----------------------------------------------------------------------------------------------
 
 
 def _drop_own_folder_from_path():
@@ -45,7 +154,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m spinup_lib.experiments.child PAYLOAD_FILE "
-              "(written by spinup_lib.run_utils.call_experiment)", file=sys.stderr)
+              "(written by spinup_lib.experiments.child.FreshProcess)", file=sys.stderr)
         return 2
     _drop_own_folder_from_path()
     # The payload is the caller's own call, written by it into a private folder: not user input.

@@ -6,27 +6,24 @@
   thread whose output goes to ``output.log`` in its run folder; the terminal gets one summary line
   per update. A failed run does not stop the others; Ctrl-C stops them all.
 
-Every run goes through ``python -m spinup_lib.experiments.child`` in a fresh process, as
-:func:`~spinup_lib.experiments.calls.call_experiment` does, so a run's numbers do not depend on
+Every run goes through ``python -m spinup_lib.experiments.child`` in a fresh process
+(:class:`~spinup_lib.experiments.child.FreshProcess`), as ``call_experiment`` does, so a run's numbers do not depend on
 which runner ran it, or where.
 """
 import collections
 import contextlib
 import os
 import os.path as osp
-import pickle
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from spinup_lib.experiments.calls import call_experiment, remove_stale_call_folders, run_in_fresh_process, with_env_fn
+from spinup_lib.experiments.calls import call_experiment, run_in_fresh_process, with_env_fn
+from spinup_lib.experiments.child import FreshProcess
 from spinup_lib.experiments.plan import FINISHED, LOG_FNAME, NEW, RESTART, RESUME, GridFailed, epochs_logged, quoted
 from spinup_lib.experiments.resume import resume_experiment
-from spinup_lib.lifecycle import exit_status_text
+from spinup_lib.lifecycle import exit_status_text, stop_process_trees
 from spinup_lib.logx import colorize
 
 #: Seconds between summary lines when nothing else happened.
@@ -72,57 +69,29 @@ def make_job(run):
 
 
 class Child:
-    """A run's fresh process: ``python -m spinup_lib.experiments.child`` writing to output.log."""
+    """A run's fresh process (:class:`~spinup_lib.experiments.child.FreshProcess`), writing to
+    output.log in the run's folder."""
 
     def __init__(self, job, output_dir):
-        import cloudpickle
-
-        remove_stale_call_folders()
-        self.output_dir = output_dir
-        self.workdir = tempfile.mkdtemp(prefix=f"spinup_call_{os.getpid()}_")
-        self.error_file = osp.join(self.workdir, "user_error.txt")
-        self.failure_file = osp.join(self.workdir, "failure.txt")
-        payload = dict(num_cpu=job["num_cpu"], sys_path=job["sys_path"], error_file=self.error_file,
-                       failure_file=self.failure_file, parent_pid=os.getpid(),
-                       call=cloudpickle.dumps((run_job, dict(mode=job["mode"], output_dir=output_dir,
-                                                             exp_name=job["exp_name"], call=job["call"]))))
-        payload_path = osp.join(self.workdir, "call.pkl")
-        with open(payload_path, "wb") as f:
-            pickle.dump(payload, f)
         os.makedirs(output_dir, exist_ok=True)
+        self.output_dir = output_dir
         self.log_path = osp.join(output_dir, LOG_FNAME)
-        log = open(self.log_path, "a", encoding="utf-8")
         what = {NEW: "starts", RESTART: "starts again", RESUME: "resumes"}[job["mode"]]
-        log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}: {job['exp_name']} {what} ===\n")
-        log.flush()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        cmd = [sys.executable or "python", "-m", "spinup_lib.experiments.child", payload_path]
-        # Its own session: Ctrl-C in the terminal reaches only the grid, which stops each run
-        # (and, through its process group, mpirun and the ranks) in turn.
-        with _signals_unblocked():
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env=env, start_new_session=(os.name == "posix"))
-        log.close()  # the child has its own copy
+        with open(self.log_path, "a", encoding="utf-8") as log:  # the child has its own copy
+            log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}: {job['exp_name']} {what} ===\n")
+            log.flush()
+            self.fresh = FreshProcess(run_job, dict(mode=job["mode"], output_dir=output_dir, exp_name=job["exp_name"],
+                                                    call=job["call"]),
+                                      num_cpu=job["num_cpu"], sys_path=job["sys_path"], log=log)
+        self.process = self.fresh.process
 
     def poll(self):
         return self.process.poll()
 
-    def signal(self, signum):
-        """Send ``signum`` to the run's whole process group (mpirun and its ranks too)."""
-        try:
-            if os.name == "posix":
-                os.killpg(self.process.pid, signum)
-            elif signum == signal.SIGINT:
-                self.process.terminate()
-            else:
-                self.process.send_signal(signum)
-        except (ProcessLookupError, PermissionError, OSError):
-            pass  # already gone
-
     def outcome(self):
         """('done', '') or ('failed', reason) or ('interrupted', ''), once the process ended."""
         returncode = self.process.returncode
-        message = _read_text(self.error_file) or None
+        message, failure = (" ".join(text.split())[:300] if text else None for text in self.fresh.report())
         try:
             if returncode == 0 and not message:
                 return "done", ""
@@ -132,7 +101,6 @@ class Child:
                 return "failed", f"error: {message}"
             if returncode in (130, -signal.SIGINT):
                 return "interrupted", ""
-            failure = _read_text(self.failure_file)
             if failure:
                 return "failed", failure
             return "failed", f"stopped without reporting an error: {exit_status_text(returncode)}"
@@ -140,69 +108,16 @@ class Child:
             self.cleanup()
 
     def cleanup(self):
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _signals_unblocked():
-    """Start children with SIGINT, SIGTERM and SIGHUP deliverable.
-
-    A child inherits the blocked-signal mask of the thread that starts it, and a Ray worker runs
-    its tasks with SIGINT blocked: a run started from there would never see the Ctrl-C meant to
-    stop it cleanly.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    wanted = {getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)}
-    previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, wanted)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _read_text(path, limit=300):
-    """A file's text on one line (its first ``limit`` characters; None: all), '' if unreadable."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return " ".join(f.read().split())[:limit]
-    except OSError:
-        return ""
+        self.fresh.cleanup()
 
 
 def stop_children(children, grace=STOP_GRACE):
-    """Stop running children: SIGINT (each saves nothing more and exits), then SIGTERM, then SIGKILL.
+    """Stop running children and what they started (mpirun, its ranks): SIGINT (each saves
+    nothing more and exits), ``grace`` seconds later SIGTERM, 5 seconds later SIGKILL.
 
     A second Ctrl-C while waiting skips to SIGKILL.
     """
-    children = [c for c in children if c.poll() is None]
-    if not children:
-        return
-    for child in children:
-        child.signal(signal.SIGINT)
-    steps = [(grace, signal.SIGTERM), (5.0, getattr(signal, "SIGKILL", signal.SIGTERM))]
-    try:
-        for seconds, next_signal in steps:
-            deadline = time.monotonic() + seconds
-            while time.monotonic() < deadline and any(c.poll() is None for c in children):
-                time.sleep(0.1)
-            for child in children:
-                if child.poll() is None:
-                    child.signal(next_signal)
-        for child in children:
-            child.process.wait(timeout=10)
-    except KeyboardInterrupt:
-        for child in children:
-            child.signal(getattr(signal, "SIGKILL", signal.SIGTERM))
-        for child in children:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    # A run's group may outlive its leader (an MPI rank): make sure nothing of it keeps training.
-    for child in children:
-        child.signal(getattr(signal, "SIGKILL", signal.SIGTERM))
+    stop_process_trees([child.process for child in children], steps=((signal.SIGINT, grace), (signal.SIGTERM, 5.0)))
 
 
 @contextlib.contextmanager
