@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from spinup_lib.buffer_chunks import ReplayChunks, is_replay_buffer, save_replay_buffer
-from spinup_lib.envs import set_env_state
+from spinup_lib.env_state import is_env, set_env_state
 from spinup_lib.errors import UserError
 from spinup_lib.mpi import num_procs, proc_id
 from spinup_lib.run_files import atomic_torch_save, load_plain_file
@@ -279,3 +279,39 @@ def restore_env(env, state, obs=None):
     return obs, continued
 
 
+#: Loop variables of the episode in progress: where it cannot go on, they start afresh (restore_run).
+EPISODE_VARIABLES = ("ep_ret", "ep_len")
+
+
+def restore_run(checkpoint, objects, variables):
+    """Put a run back as ``checkpoint`` saved it; return the loop's ``variables`` as saved, in order.
+
+    ``objects`` (name -> network, optimizer, replay buffer or env) get their saved state; an env
+    ``name`` its state saved as ``<name>_state`` (:func:`restore_env`). The env named ``env`` is
+    the one whose episode the loop is in, with observation ``o``: where that episode cannot go
+    on, ``o`` is the first observation of a new one and the other variables of the episode
+    (:data:`EPISODE_VARIABLES`) keep the values given. The random generators are restored too.
+
+    Args:
+        checkpoint (dict): from :func:`load_checkpoint`.
+        objects (dict): name -> object, as saved.
+        variables (dict): name -> the variable's value at the start of a run.
+
+    Returns:
+        list: the variables' restored values, in the order of ``variables``.
+    """
+    envs = {name: obj for name, obj in objects.items() if is_env(obj)}
+    saved = restore_checkpoint(checkpoint, **{name: obj for name, obj in objects.items() if name not in envs})
+    missing = [name for name in variables if name not in saved]
+    if missing:
+        raise UserError(f"the checkpoint has no {', '.join(map(repr, missing))}: it was saved by another "
+                        f"algorithm ({checkpoint.get('algo')}) or version")
+    values = {name: saved[name] for name in variables}
+    for name, env in envs.items():
+        in_episode = name == "env" and "o" in values
+        obs, continued = restore_env(env, saved[f"{name}_state"], values["o"] if in_episode else None)
+        if in_episode:
+            values["o"] = obs
+            if not continued:
+                values.update({key: variables[key] for key in EPISODE_VARIABLES if key in variables})
+    return list(values.values())

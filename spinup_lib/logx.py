@@ -22,23 +22,20 @@ import os
 import os.path as osp
 import sys
 import time
-import weakref
 
 import numpy as np
 import torch
 
-from spinup_lib.checkpoint import restore_checkpoint, restore_env
+from spinup_lib.checkpoint import restore_run
 from spinup_lib.checkpoint import save_checkpoint as _save_checkpoint
-from spinup_lib.envs import env_spec_json, get_env_state, is_env
+from spinup_lib.env_state import get_env_state, is_env
+from spinup_lib.envs import env_spec_json
 from spinup_lib.errors import UserError
 from spinup_lib.mpi import broadcast, mpi_statistics_scalar, num_procs, proc_id
+from spinup_lib.progress_table import ProgressTable
 from spinup_lib.run_files import (AGENT_FORMAT, CONFIG_FNAME, SAVE_SUBDIR, atomic_torch_save, atomic_write,
-                                  complete_lines, default_data_dir, refuse_run_folder, remove_stale_temporary_files)
+                                  default_data_dir, make_new_folder, refuse_run_folder, remove_stale_temporary_files)
 from spinup_lib.serialize import call_record, complete_call_record, convert_json, dotted_path, importable_json
-
-#: Loop variables of the episode in progress, restored only when the env's episode goes on
-#: (see Logger.restore); ``o`` is its observation.
-EPISODE_VARIABLES = ("ep_ret", "ep_len")
 
 _COLOR_CODES = dict(gray=30, red=31, green=32, yellow=33, blue=34, magenta=35, cyan=36,
                     white=37, crimson=38)
@@ -101,8 +98,7 @@ class Logger:
         self.epoch_callback = epoch_callback
         self.output_fname = output_fname
         self.output_dir = self._choose_output_dir(output_dir, output_fname, resume)
-        self.output_file = None
-        self._existing_header = None  # the header of progress.txt when resuming
+        self.table = None  # progress.txt (spinup_lib.progress_table), opened at the first write
         self._first_row = True
         self.log_headers = []
         self.log_current_row = {}
@@ -115,7 +111,6 @@ class Logger:
         self._time_offset = 0.0  # seconds trained before the checkpoint a run resumed from
         self._checkpointed = {}  # what each checkpoint saves (setup_checkpoint)
         self._progress_bar = None
-        self._finalizer = None
 
         if proc_id() == 0:
             progress_path = osp.join(self.output_dir, output_fname)
@@ -132,19 +127,9 @@ class Logger:
             return os.fspath(output_dir)
         if resume:
             raise UserError("resume needs the directory of the run to continue (output_dir)")
+        chosen = None
         if proc_id() == 0:
-            base = osp.join(default_data_dir(), "tmp", "experiments", str(int(time.time())))
-            chosen, suffix = base, 0
-            while True:
-                try:
-                    # Made now (empty), so that a run started in the same second picks another.
-                    os.makedirs(chosen)
-                    break
-                except FileExistsError:
-                    suffix += 1
-                    chosen = f"{base}_{suffix}"
-        else:
-            chosen = None
+            chosen = make_new_folder(osp.join(default_data_dir(), "tmp", "experiments", str(int(time.time()))))
         # The processes may not agree on the clock's second: take process 0's choice.
         return broadcast(chosen) if num_procs() > 1 else chosen
 
@@ -157,16 +142,15 @@ class Logger:
 
     def _materialize(self):
         """Make the run directory, progress.txt and config.json (process 0, once, at the first write)."""
-        if proc_id() != 0 or self.output_file is not None:
+        if proc_id() != 0 or self.table is not None:
             return
         os.makedirs(self.output_dir, exist_ok=True)
+        table = ProgressTable(osp.join(self.output_dir, self.output_fname))
         try:
-            # 'x' fails if another run created the file since the check in __init__.
-            self.output_file = open(osp.join(self.output_dir, self.output_fname), "x")
-        except FileExistsError:
+            table.create()
+        except FileExistsError:  # another run made it since the check in __init__
             refuse_run_folder(self.output_dir, self.output_fname)
-        # Closes the file when the logger is garbage collected or Python exits.
-        self._finalizer = weakref.finalize(self, self.output_file.close)
+        self.table = table
         if self._pending_config is not None:
             self._write_config()
 
@@ -180,69 +164,16 @@ class Logger:
         # Temporary files of a save that a kill interrupted are of no use any more.
         for folder in (self.output_dir, osp.join(self.output_dir, SAVE_SUBDIR)):
             remove_stale_temporary_files(folder)
-        if osp.exists(progress_path):
-            with open(progress_path) as file:
-                first_line = file.readline()
-            if first_line.endswith("\n"):
-                self._existing_header = first_line.rstrip("\n").split("\t")
-        # Nothing is changed before the first row shows that the columns match.
-        self.output_file = open(progress_path, "a")
-        self._finalizer = weakref.finalize(self, self.output_file.close)
+        self.table = ProgressTable(progress_path, resume=True)
         self.log(f"Resuming: appending to {progress_path}", "green")
-
-    def _prepare_resumed_table(self):
-        """Before the first row of a resumed run: check the columns, drop rows to be redone.
-
-        A run killed after logging an epoch but before its next checkpoint resumes from
-        that checkpoint and logs those epochs again: their old rows would be duplicates.
-        A row half-written when the run was killed goes too.
-        """
-        if self._existing_header is not None and self._existing_header != self.log_headers:
-            missing = [key for key in self._existing_header if key not in self.log_headers]
-            extra = [key for key in self.log_headers if key not in self._existing_header]
-            detail = f"missing {missing}, new {extra}" if missing or extra else "in another order"
-            raise UserError(
-                f"cannot resume {self.output_dir}: this run logs other columns than its "
-                f"{self.output_fname} ({detail}); resume with the same algorithm and library version"
-            )
-        progress_path = self.output_file.name
-        with open(progress_path) as file:
-            content = file.read()
-        lines = complete_lines(content)
-        if self._existing_header is None:  # no header yet: the table starts afresh
-            header, rows, kept = [], [], []
-        else:
-            header, rows = lines[:1], lines[1:]
-            kept = [row for row in rows if not self._is_redone(row)]
-        new_content = "".join(line + "\n" for line in header + kept)
-        if new_content == content:
-            return
-        self.output_file.close()
-        atomic_write(progress_path, new_content)
-        self.output_file = open(progress_path, "a")
-        self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, self.output_file.close)
-        dropped = len(rows) - len(kept)
-        self.log(f"Resuming {progress_path}: dropped {dropped} rows of epochs that run again"
-                 + (" and a half-written row" if not content.endswith("\n") else ""), "yellow")
-
-    def _is_redone(self, row):
-        """True for an old row whose Epoch is at or after the first epoch this run logs."""
-        if "Epoch" not in self.log_headers or "Epoch" not in self.log_current_row:
-            return False
-        fields = row.split("\t")
-        try:
-            return float(fields[self.log_headers.index("Epoch")]) >= float(self.log_current_row["Epoch"])
-        except (IndexError, ValueError, TypeError):
-            return False  # not a number: keep the row
 
     def close(self):
         """Close progress.txt and the progress bar (also done when the logger is collected)."""
         if self._progress_bar is not None:
             self._progress_bar.close()
             self._progress_bar = None
-        if self.output_file is not None:
-            self.output_file.close()
+        if self.table is not None:
+            self.table.close()
 
     # -- printing --------------------------------------------------------------------
 
@@ -334,13 +265,11 @@ class Logger:
         if proc_id() == 0:
             self._materialize()
             if self._first_row and self.resume:
-                self._prepare_resumed_table()
+                dropped = self.table.continue_from(self.log_headers, self.log_current_row.get("Epoch"))
+                if dropped:
+                    self.log(f"Resuming {self.table.path}: {dropped}", "yellow")
             self._print(self._format_table())
-            if self._first_row and self._existing_header is None:
-                self.output_file.write("\t".join(self.log_headers) + "\n")
-            values = [self.log_current_row.get(key, "") for key in self.log_headers]
-            self.output_file.write("\t".join(map(str, values)) + "\n")
-            self.output_file.flush()
+            self.table.write_row(self.log_headers, [self.log_current_row.get(key, "") for key in self.log_headers])
             if self.epoch_callback is not None:
                 self.epoch_callback(dict(self.log_current_row))
             if self._progress_bar is not None:
@@ -383,7 +312,7 @@ class Logger:
         self._print(output)
         if not self.resume:
             self._pending_config = output + "\n"  # written with the run directory (_materialize)
-            if self.output_file is not None:
+            if self.table is not None:
                 self._write_config()
 
     # -- saved agents ---------------------------------------------------------------------
@@ -487,38 +416,21 @@ class Logger:
     def restore(self, checkpoint, **variables):
         """Go on where ``checkpoint`` left off: ``start_epoch, o = logger.restore(resume_from, o=o)``.
 
-        Without a checkpoint (a new run) the first epoch is 0 and the variables come back as
+        Without a checkpoint (a new run), the first epoch is 0 and the variables come back as
         given. With one (as ``spinup_lib.resume`` passes it), the objects of
-        :meth:`setup_checkpoint` and the random generators get their saved state, each
-        variable comes back as it was saved, and the Time column counts on from the
-        checkpoint's. The env named ``env`` goes on with its episode in progress, whose
-        observation is ``o``; where it cannot be restored exactly (a Box2D world) it starts a
-        new episode, ``o`` is its first observation, ``ep_ret`` and ``ep_len`` come back as
-        given, and a one-line warning says that the resumed run will differ from one that
-        never stopped (:func:`~spinup_lib.checkpoint.restore_env`).
+        :meth:`setup_checkpoint` and the random generators are put back, the variables come
+        back as saved, and the Time column counts on. An env that cannot go on with its
+        episode (a Box2D world) starts a new one, with a one-line warning that says so
+        (:func:`~spinup_lib.checkpoint.restore_run`).
 
         Returns:
             tuple: the first epoch to run, then the variables, in the order given.
         """
         if checkpoint is None:
             return (0, *variables.values())
-        envs = {name: obj for name, obj in self._checkpointed.items() if is_env(obj)}
-        saved = restore_checkpoint(checkpoint, **{name: obj for name, obj in self._checkpointed.items()
-                                                  if name not in envs})
-        missing = [name for name in variables if name not in saved]
-        if missing:
-            raise UserError(f"the checkpoint has no {', '.join(map(repr, missing))}: it was saved by another "
-                            f"algorithm ({checkpoint.get('algo')}) or version")
-        values = {name: saved[name] for name in variables}
-        for name, env in envs.items():
-            in_episode = name == "env" and "o" in values
-            obs, continued = restore_env(env, saved[f"{name}_state"], values["o"] if in_episode else None)
-            if in_episode:
-                values["o"] = obs
-                if not continued:
-                    values.update({key: variables[key] for key in EPISODE_VARIABLES if key in variables})
+        values = restore_run(checkpoint, self._checkpointed, variables)
         self._time_offset = float(checkpoint.get("elapsed") or 0.0)
-        return (checkpoint["epoch"] + 1, *values.values())
+        return (checkpoint["epoch"] + 1, *values)
 
 
 def _as_flat_floats(value):

@@ -174,6 +174,22 @@ def default_data_dir():
     return osp.abspath("data")
 
 
+def make_new_folder(stem):
+    """Create the folder ``stem``, or ``stem_1``, ``stem_2``... the first that does not exist; return its path.
+
+    Made at once (empty), so that a second run or execution started in the same second, whose
+    stem is the same, takes the next name.
+    """
+    path, number = stem, 0
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            number += 1
+            path = f"{stem}_{number}"
+
+
 def existing_run_files(output_dir, output_fname=PROGRESS_FNAME):
     """The files in ``output_dir`` that show a run was there (sorted names; empty if none).
 

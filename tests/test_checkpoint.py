@@ -24,7 +24,8 @@ from spinup_lib.algos.ppo import ppo
 from spinup_lib.algos.sac import sac
 from spinup_lib.buffer_chunks import CHUNKS_DIRNAME, REPLAY_FIELDS
 from spinup_lib.checkpoint import load_checkpoint, restore_checkpoint, restore_env, save_checkpoint
-from spinup_lib.envs import get_env_state, make_env_fn
+from spinup_lib.env_state import get_env_state
+from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
 from spinup_lib.experiments.resume import rebuild_call, resolve_class
 from spinup_lib.run_utils import resume_experiment

@@ -6,7 +6,7 @@ import torch
 from gymnasium.spaces import Box, Discrete
 
 from spinup_lib import core
-from spinup_lib.envs import get_env_state, set_env_state
+from spinup_lib.env_state import get_env_state, set_env_state
 from spinup_lib.errors import UserError
 
 

@@ -3,6 +3,7 @@ import os
 import os.path as osp
 
 from spinup_lib.errors import UserError
+from spinup_lib.run_files import make_new_folder
 
 #: The environment variable that chooses the budget explicitly.
 BUDGET_VARIABLE = "SPINUP_BUDGET"
@@ -65,13 +66,5 @@ def chapter_data_dir(chapter, root="data"):
 
     if not chapter or osp.basename(chapter) != chapter or chapter in (".", ".."):
         raise UserError(f"chapter_data_dir needs a plain folder name such as '04_vpg', not {chapter!r}")
-    stem = osp.join(root, chapter, time.strftime("%Y-%m-%d_%H-%M-%S"))
-    path, number = stem, 0
-    while True:
-        try:
-            os.makedirs(path)
-            return osp.abspath(path)
-        except FileExistsError:  # two executions in the same second: take the next free name
-            number += 1
-            path = f"{stem}_{number}"
+    return osp.abspath(make_new_folder(osp.join(root, chapter, time.strftime("%Y-%m-%d_%H-%M-%S"))))
 
