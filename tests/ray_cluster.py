@@ -12,6 +12,8 @@ import sys
 import tempfile
 import time
 
+from spinup_lib.lifecycle import stop_process_trees
+
 
 def _read_text(path):
     try:
@@ -91,16 +93,11 @@ class LocalRayCluster:
         raise RuntimeError(f"could not start a local Ray cluster ({self.log_path}): {reason}")
 
     def stop(self, keep_log=False):
-        """Stop the cluster (SIGTERM to `ray start --block`, which stops what it started)."""
+        """Stop the cluster: SIGTERM to `ray start --block` (which stops what it started) and what is
+        below it, SIGKILL to what is left a minute later."""
         process, self.process = self.process, None
         if process is not None:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process_trees([process], steps=((signal.SIGTERM, 60.0),))
             if os.name == "posix":  # anything of its process group still there
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGKILL)

@@ -1,16 +1,7 @@
-"""The experiment machinery's settings, read each time they are used (so a test or a notebook
-can change them; their public path is :mod:`spinup_lib.run_utils`, which also has
-``DEFAULT_DATA_DIR``, :func:`spinup_lib.run_files.default_data_dir`):
-
-``FORCE_DATESTAMP``
-    When True every output directory gets a date and time, as if ``datestamp=True``.
-``DEFAULT_SHORTHAND``
-    When True a grid parameter without a shorthand gets one made from its name.
-``WAIT_BEFORE_LAUNCH``
-    Seconds :meth:`ExperimentGrid.run` waits after listing the runs, so a mistake can be
-    stopped with Ctrl-C: ``$SPINUP_WAIT_BEFORE_LAUNCH``, else 0. Assign to override.
-
-Also: the algorithms by name, and how many processes a run may have.
+"""The experiment machinery's settings, read each time they are used, so that a test or a notebook
+can change them: ``FORCE_DATESTAMP``, ``DEFAULT_SHORTHAND`` and ``WAIT_BEFORE_LAUNCH``, described
+with ``DEFAULT_DATA_DIR`` (:func:`spinup_lib.run_files.default_data_dir`) in their public path,
+:mod:`spinup_lib.run_utils`. Also: the algorithms by name, and how many processes a run may have.
 """
 import difflib
 import importlib
