@@ -235,7 +235,8 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
     needed since the steps are the original's own points. One row per (algo, env, published step
     <= the shortest finished run's last step): ours (mean over seeds), ours_std (sample std, NaN for
     one seed), seeds, full_window (every seed's window complete; False means a trailing window at
-    the run's end), original, original_std (where the band's width was read, else NaN) and ratio.
+    the run's end), original, original_std (where the band's width was read, else NaN), difference
+    (ours - original) and ratio (ours / original, where the original is positive).
     """
     rows = []
     for (algo, env), group in runs[runs.finished].groupby(["algo", "env"], sort=False):
@@ -247,9 +248,10 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
                              ours_std=values.std(ddof=1) if len(values) > 1 else float("nan"),
                              full_window=full, original=original,
                              original_std=_reference_std(reference_std, env, algo, at),
+                             difference=values.mean() - original,
                              ratio=values.mean() / original if original > 0 else float("nan")))
     return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "ours", "ours_std", "full_window",
-                                       "original", "original_std", "ratio"])
+                                       "original", "original_std", "difference", "ratio"])
 
 
 def compare_at_end(runs, curves, reference_curves):

@@ -82,7 +82,8 @@ def test_grid_status_and_comparisons_count_finished_runs_only(tmp_path):
     assert table.loc[100_000, "ours"] == pytest.approx(220) and table.loc[100_000, "ours_std"] == pytest.approx(
         np.std([210, 230], ddof=1))
     assert table.loc[100_000, "original"] == 200 and table.loc[100_000, "original_std"] == 50
-    assert table.loc[100_000, "ratio"] == pytest.approx(1.1) and table.loc[100_000, "full_window"]
+    assert table.loc[100_000, "ratio"] == pytest.approx(1.1) and table.loc[100_000, "difference"] == pytest.approx(20)
+    assert table.loc[100_000, "full_window"]
     assert not table.loc[200_000, "full_window"]               # 200k is the runs' last step
 
     end = compare_at_end(runs, curves, REFERENCE).iloc[0]
