@@ -101,7 +101,8 @@ def read_grid(results_dir):
     run_columns = ["algo", "env", "seed", "epochs", "epochs_asked", "finished", "steps", "final",
                    "score_column", "train_s"]
     curve_columns = ["algo", "env", "seed", "epoch", "steps", "score", "ep_len"]
-    return (pd.DataFrame(runs, columns=run_columns),
+    # Typed even when empty, so that ``runs[runs.finished]`` filters rows rather than selecting columns.
+    return (pd.DataFrame(runs, columns=run_columns).astype({"finished": bool}),
             pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=curve_columns))
 
 
@@ -251,7 +252,7 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
                              difference=values.mean() - original,
                              ratio=values.mean() / original if original > 0 else float("nan")))
     return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "ours", "ours_std", "full_window",
-                                       "original", "original_std", "difference", "ratio"])
+                                       "original", "original_std", "difference", "ratio"]).astype({"full_window": bool})
 
 
 def compare_at_end(runs, curves, reference_curves):

@@ -96,3 +96,12 @@ def test_last_episodes_mean_weights_epochs_by_their_episodes():
     assert last_episodes_mean(curve, episodes=80) == pytest.approx(25.0)     # the last two epochs
     assert last_episodes_mean(curve, episodes=100) == pytest.approx(20.0)    # 40 + 40 + 40 episodes
     assert last_episodes_mean(curve.iloc[:1], episodes=100) == pytest.approx(0.0)  # all there is
+
+
+def test_an_empty_grid_gives_empty_tables_that_filter_like_full_ones(tmp_path):
+    runs, curves = read_grid(str(tmp_path))
+    assert runs.empty and curves.empty
+    assert runs[runs.finished].empty and list(runs[runs.finished].columns) == list(runs.columns)
+    table = compare_at_published_steps(runs, curves, REFERENCE, REFERENCE_STD)
+    assert table[table.full_window].empty and "original_std" in table[table.full_window].columns
+    assert compare_at_end(runs, curves, REFERENCE).empty
