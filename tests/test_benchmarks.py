@@ -125,3 +125,15 @@ def test_mujoco_grid_collect_copies_runs_without_machine_paths_and_rebuilds_resu
 def test_mujoco_grid_collect_of_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="no such folder"):
         mujoco_grid.collect(PLAN, str(tmp_path / "absent"), str(tmp_path / "results"))
+
+
+def test_the_committed_grid_results_hold_no_path_of_any_machine():
+    checked = 0
+    for root, _, files in os.walk(mujoco_grid.GRID_RESULTS):
+        for name in files:
+            if name.endswith((".txt", ".json", ".csv")):
+                with open(osp.join(root, name), encoding="utf-8") as f:
+                    found = mujoco_grid._ABSOLUTE.search(f.read())
+                assert found is None, f"{osp.join(root, name)} holds the path {found.group()}"
+                checked += 1
+    assert checked >= 3  # the launch record and at least one run's progress.txt and config.json
