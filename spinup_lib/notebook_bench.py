@@ -312,9 +312,9 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
     """Our runs of ``algos`` on ``env`` beside the original's published curves, on one Axes.
 
     Ours: each run smoothed the original's way (:func:`smoothed_curve`); the finished runs' mean
-    over seeds (solid) with a band of one standard deviation, runs still under way as thin dotted
-    lines. The original: its published points (dashed, circles), up to our longest run. Returns
-    the algorithms drawn.
+    over seeds (solid) with a band of one standard deviation and, thin and pale, their unsmoothed
+    mean; runs still under way as thin dotted lines. The original: its published points (dashed,
+    circles), up to the first one beyond our longest run. Returns the algorithms drawn.
     """
     drawn = []
     for algo in algos:
@@ -326,7 +326,11 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
         if len(done):
             table = _smoothed_seeds(done, curves, algo, env).dropna()  # the steps every seed logged
             mean, std = table.mean(axis=1), table.std(axis=1)
-            ax.plot(table.index, mean, color=color, lw=1.8, label=f"ours {algo.upper()} ({len(done)} seeds)")
+            raw = curves[(curves.algo == algo) & (curves.env == env) & curves.seed.isin(done.seed)]
+            raw = raw.groupby("steps").score.mean()
+            ax.plot(raw.index, raw.to_numpy(), color=color, lw=0.7, alpha=0.4)  # unsmoothed, for reference
+            seeds = f"{len(done)} seed{'s' if len(done) > 1 else ''}"
+            ax.plot(table.index, mean, color=color, lw=1.8, label=f"ours {algo.upper()} ({seeds})")
             if len(done) > 1:
                 ax.fill_between(table.index, mean - std, mean + std, color=color, alpha=0.2, lw=0)
         if len(under_way):
