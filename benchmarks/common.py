@@ -64,7 +64,7 @@ def machine_info():
         torch_default_threads=torch.get_num_threads(),
         numpy=version("numpy"),
         gymnasium=version("gymnasium"),
-        mujoco=version("mujoco"),  # by metadata: benchmarks/mujoco_runs.py must not be mistaken for it
+        mujoco=version("mujoco"),  # by metadata: benchmarks/mujoco_grid.py must not be mistaken for it
         platform=platform.platform(),
         date=time.strftime("%Y-%m-%d %H:%M:%S"),
     )

@@ -1,9 +1,11 @@
-"""The benchmark scripts' bookkeeping: the exercise pass bars, and how mujoco_runs.py scores and
-reports a folder of runs (``--collect``). The runs themselves are too long for CI; here they are
-small synthetic progress.txt files whose scores we know."""
+"""The benchmark scripts' bookkeeping: the exercise pass bars, and the MuJoCo grid's commands and its
+``--collect`` (copying runs into the repository without machine paths, then tables and plots).
+The runs themselves are too long for CI; here they are small synthetic progress.txt files whose
+scores we know. Cost: a few seconds (one subprocess)."""
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -16,7 +18,10 @@ BENCHMARKS = osp.join(REPO, "benchmarks")
 sys.path.insert(0, BENCHMARKS)
 
 import exercise_bars  # noqa: E402
+import mujoco_grid  # noqa: E402
 from common import run_dir_of  # noqa: E402
+from spinup_lib.errors import UserError  # noqa: E402
+from spinup_lib.notebook.bench import read_grid  # noqa: E402
 
 
 def progress(column, scores):
@@ -40,60 +45,95 @@ def test_exercise_1_3_bars():
     assert not exercise_bars.reaches_150(progress("AverageTestEpRet", [20, 149, 90]))
 
 
-def write_run(invocation_dir, algo, env, seed, scores, steps_per_epoch=4000):
-    """A finished run as the logger leaves it: progress.txt (tab-separated) and config.json."""
+def write_run(data_dir, algo, env, seed, scores, epochs_asked, partial_line=False):
+    """A run as the library leaves it in the grid's data folder: progress.txt (tab-separated) and config.json,
+    whose output_dir and any other path are absolute paths of this machine."""
     name = f"{algo}_{env}"
-    run_dir = run_dir_of(name, seed, invocation_dir)
+    run_dir = run_dir_of(name, seed, data_dir)
     os.makedirs(run_dir)
     column = "AverageEpRet" if algo == "ppo" else "AverageTestEpRet"
     epochs = np.arange(len(scores))
-    pd.DataFrame({"Epoch": epochs, column: scores, "TotalEnvInteracts": (epochs + 1) * steps_per_epoch,
-                  "Time": (epochs + 1) * 10.0}).to_csv(osp.join(run_dir, "progress.txt"), sep="\t", index=False)
+    text = pd.DataFrame({"Epoch": epochs, column: scores, "EpLen": 1000.0, "TotalEnvInteracts": (epochs + 1) * 4000,
+                         "Time": (epochs + 1) * 10.0}).to_csv(sep="\t", index=False)
+    with open(osp.join(run_dir, "progress.txt"), "w") as f:
+        f.write(text + ("99\t1.0\t1000" if partial_line else ""))  # a row the logger is still writing
     with open(osp.join(run_dir, "config.json"), "w") as f:
-        json.dump(dict(exp_name=name, seed=seed), f)
+        json.dump(dict(exp_name=name, seed=seed, epochs=epochs_asked,
+                       logger_kwargs=dict(output_dir=run_dir, exp_name=name),
+                       somewhere=[osp.expanduser("~/x.txt"), f"load('{data_dir}/a')", "/opt/elsewhere/b"]), f)
 
 
-def collect(folder, results_dir):
-    return subprocess.run([sys.executable, osp.join(BENCHMARKS, "mujoco_runs.py"), "--collect", str(folder),
-                           "--results_dir", str(results_dir), "--algos", "sac", "ppo", "--envs", "HalfCheetah-v5"],
+PLAN = dict(envs=["HalfCheetah-v5"], algos=["ppo", "sac"], seeds=[0, 1], steps_per_epoch=4000,
+            epochs=dict(ppo={"HalfCheetah-v5": 6}, sac={"HalfCheetah-v5": 5}),
+            idle_minutes_per_run=dict(ppo=1, sac=2))
+
+
+def test_mujoco_grid_commands_are_the_grid_in_its_order():
+    commands = mujoco_grid.grid_commands(mujoco_grid.read_plan(mujoco_grid.PLAN_FILE), "DIR", 2)
+    assert [(algo, env) for algo, env, _ in commands][:7] == [
+        (algo, "HalfCheetah-v5") for algo in ("ppo", "trpo", "vpg", "sac", "td3", "ddpg")] + [("ppo", "Hopper-v5")]
+    assert " ".join(commands[3][2]) == ("python -m spinup_lib.run sac --env HalfCheetah-v5 --seed 0 1 2 --epochs 25 "
+                                        "--steps_per_epoch 4000 --exp_name sac_HalfCheetah-v5 --data_dir DIR "
+                                        "--num_workers 2")
+
+
+def test_mujoco_grid_collect_copies_runs_without_machine_paths_and_rebuilds_results(tmp_path):
+    data, results, plan_path = tmp_path / "data", tmp_path / "results", tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(PLAN))
+    write_run(str(data), "ppo", "HalfCheetah-v5", 0, [0, 100, 200, 300, 400, 500], epochs_asked=6)
+    write_run(str(data), "ppo", "HalfCheetah-v5", 1, [0, 50, 100], epochs_asked=6, partial_line=True)
+    write_run(str(data), "sac", "HalfCheetah-v5", 0, [1000, 2000, 3000, 4000, 5000], epochs_asked=5)
+    (data / "mujoco_grid_launches.json").write_text(json.dumps(
+        [dict(revision="abc123", commands=[f"python -m spinup_lib.run ppo --data_dir {data}"])]))
+
+    done = subprocess.run([sys.executable, osp.join(BENCHMARKS, "mujoco_grid.py"), "--collect", "--data_dir",
+                           str(data), "--results_dir", str(results), "--plan", str(plan_path)],
                           capture_output=True, text=True, cwd=REPO)
-
-
-def test_mujoco_collect_scores_runs_and_keeps_the_invocation_record(tmp_path):
-    folder, results = tmp_path / "mujoco_2026-01-01_00-00-00", tmp_path / "results"
-    sac_scores = {0: [0, 100, 200, 300, 400, 500, 600], 1: [0, 100, 200, 300, 400, 500, 800]}
-    for seed, scores in sac_scores.items():
-        write_run(str(folder), "sac", "HalfCheetah-v5", seed, scores)
-    write_run(str(folder), "ppo", "HalfCheetah-v5", 0, [10, 20, 30, 40, 50])
-    plan = [dict(algo="sac", env="HalfCheetah-v5", seed=0, epochs=7, steps=28000, command="sac ...")]
-    with open(folder / "plan.json", "w") as f:
-        json.dump(dict(machine=dict(cpu_model="test cpu"), plan=plan, budget_minutes=12, jobs=2,
-                       seeds=[0, 1], calibrated_steps_per_s={"sac HalfCheetah-v5": 150.0}), f)
-
-    done = collect(folder, results)
     assert done.returncode == 0, done.stderr
-    summary = pd.read_csv(results / "mujoco.csv").set_index("algo")
-    sac = summary.loc["sac"]
-    assert sac["seeds"] == 2 and sac["steps"] == 28000
-    assert sac["final_mean"] == pytest.approx(700) and sac["final_std"] == pytest.approx(np.std([600, 800], ddof=1))
-    assert sac["last5_mean"] == pytest.approx((400 + 440) / 2)  # mean(200..600) = 400, mean(200..800) = 440
-    assert summary.loc["ppo", "final_mean"] == pytest.approx(50) and summary.loc["ppo", "last5_mean"] == pytest.approx(30)
-    runs = pd.read_csv(results / "mujoco_runs.csv")
-    assert set(runs["score_column"]) == {"AverageTestEpRet", "AverageEpRet"}
-    assert (results / "mujoco_HalfCheetah-v5.png").exists()
-    assert json.loads((results / "mujoco_plan.json").read_text()) == plan
-    machine = json.loads((results / "mujoco_machine.json").read_text())
-    assert machine["cpu_model"] == "test cpu" and machine["budget_minutes"] == 12 and machine["jobs"] == 2
+    # progress.txt as logged, less the row still being written; the launch record's revision kept.
+    kept = pd.read_table(results / "ppo_HalfCheetah-v5" / "s1" / "progress.txt")
+    assert list(kept.AverageEpRet) == [0, 50, 100]
+    assert json.loads((results / "launches.json").read_text())[0]["revision"] == "abc123"
+    config = json.loads((results / "ppo_HalfCheetah-v5" / "s0" / "config.json").read_text())
+    assert config["logger_kwargs"]["output_dir"] == "<data_dir>/ppo_HalfCheetah-v5/ppo_HalfCheetah-v5_s0"
+    assert config["somewhere"] == ["<path removed>", "load('<data_dir>/a')", "<path removed>"]
+    for path in results.rglob("*"):  # no path of this machine in anything committed
+        if path.suffix in (".txt", ".json", ".csv"):
+            text = path.read_text()
+            assert str(tmp_path) not in text and osp.expanduser("~") not in text, path
 
-    # Collecting again without plan.json keeps what the first report recorded of this folder.
-    os.remove(folder / "plan.json")
-    assert collect(folder, results).returncode == 0
-    machine = json.loads((results / "mujoco_machine.json").read_text())
-    assert machine["budget_minutes"] == 12 and machine["seeds"] == [0, 1]
+    runs = pd.read_csv(results / "runs.csv").set_index(["algo", "seed"])
+    assert runs.loc[("ppo", 0), "finished"] and not runs.loc[("ppo", 1), "finished"]
+    assert runs.loc[("sac", 0), "final"] == 5000 and runs.loc[("sac", 0), "steps"] == 20000
+    status = pd.read_csv(results / "status.csv", dtype=str).set_index("algo")
+    assert status.loc["ppo", "under_way"] == "1 (3/6 epochs)" and status.loc["sac", "not_started"] == "1"
+    assert (results / "curves_HalfCheetah-v5.png").exists()
+    # Still to train: ppo s1 3 epochs and sac s1 5 epochs, at the 10 s per epoch their runs kept; td3
+    # (2 seeds), never started, at the plan's 3 idle minutes per run.
+    with_td3 = dict(PLAN, algos=["ppo", "sac", "td3"], epochs=dict(PLAN["epochs"], td3={"HalfCheetah-v5": 4}),
+                    idle_minutes_per_run=dict(PLAN["idle_minutes_per_run"], td3=3))
+    assert mujoco_grid.remaining_seconds(with_td3, read_grid(str(results))[0]) == (pytest.approx(80), 360)
+    assert "about 0.0 h of training at the pace" in done.stdout
+
+    # A shorter copy of a run never replaces the committed one.
+    shutil.rmtree(run_dir_of("ppo_HalfCheetah-v5", 0, str(data)))
+    write_run(str(data), "ppo", "HalfCheetah-v5", 0, [0, 100], epochs_asked=6)
+    assert mujoco_grid.collect(PLAN, str(data), str(results)) == 0
+    assert len(pd.read_table(results / "ppo_HalfCheetah-v5" / "s0" / "progress.txt")) == 6
 
 
-def test_mujoco_collect_of_a_folder_without_runs_is_a_one_line_error(tmp_path):
-    (tmp_path / "empty").mkdir()
-    done = collect(tmp_path / "empty", tmp_path / "results")
-    assert done.returncode == 2
-    assert done.stderr.strip().startswith("error: no finished run") and "\n" not in done.stderr.strip()
+def test_mujoco_grid_collect_of_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="no such folder"):
+        mujoco_grid.collect(PLAN, str(tmp_path / "absent"), str(tmp_path / "results"))
+
+
+def test_the_committed_grid_results_hold_no_path_of_any_machine():
+    checked = 0
+    for root, _, files in os.walk(mujoco_grid.GRID_RESULTS):
+        for name in files:
+            if name.endswith((".txt", ".json", ".csv")):
+                with open(osp.join(root, name), encoding="utf-8") as f:
+                    found = mujoco_grid._ABSOLUTE.search(f.read())
+                assert found is None, f"{osp.join(root, name)} holds the path {found.group()}"
+                checked += 1
+    assert checked >= 3  # the launch record and at least one run's progress.txt and config.json

@@ -9,8 +9,10 @@ survive when it is exported or shared. Like the rest of the library, these helpe
 replace a file silently: an existing video is kept unless ``force=True``.
 
 The helpers live in ``budget``, ``videos``, ``live_curve``, ``source`` (show_source), ``docs``
-(hyperparameter tables) and ``q_values``; ``spinup_lib.notebook.X`` gives each of them.
+(hyperparameter tables), ``q_values`` and ``bench`` (chapter 13's benchmark grid); ``spinup_lib.notebook.X`` gives each of them.
 """
+from spinup_lib.notebook import bench as _bench
+from spinup_lib.notebook.bench import *  # noqa: F401,F403  (chapter 13: the benchmark grid)
 from spinup_lib.notebook.budget import BUDGET_MODES, BUDGET_VARIABLE, budget, budget_mode, chapter_data_dir
 from spinup_lib.notebook.docs import docstring_args, hyperparameter_table
 from spinup_lib.notebook.live_curve import LiveCurve
@@ -23,3 +25,4 @@ __all__ = ["BUDGET_MODES", "BUDGET_VARIABLE", "budget", "budget_mode", "chapter_
            "hyperparameter_table", "LiveCurve", "q_versus_monte_carlo", "REGION_END", "REGION_START",
            "SourceRegion", "show_source", "source_region", "show_video", "video_of_agent", "video_of_run",
            "in_notebook"]
+__all__ += _bench.__all__

@@ -1,0 +1,375 @@
+"""Reading the benchmark grid's committed runs, and setting them beside published curves.
+
+``benchmarks/mujoco_grid.py --collect`` copies every run of the MuJoCo grid into the repository as
+
+    benchmarks/results/mujoco_grid/<algo>_<env>/s<seed>/progress.txt   (as the logger wrote it)
+    benchmarks/results/mujoco_grid/<algo>_<env>/s<seed>/config.json    (machine paths removed)
+
+and chapter 13 and the script's own tables and plots are computed from those files with the
+functions here, so that both say the same thing. The published curves they are compared with
+(``benchmarks/reference/``) are smoothed the original's way: a centred moving average over 11
+epochs, which is 44k steps for the on-policy algorithms (epochs of 4000 steps) and 110k steps for
+the off-policy ones (one test every 10k steps). :func:`smoothed_at` applies the same window, in
+steps, to our runs.
+"""
+import json
+import os
+import os.path as osp
+import re
+
+import numpy as np
+import pandas as pd
+
+from spinup_lib.errors import UserError
+
+__all__ = ["ALGOS", "ON_POLICY", "OFF_POLICY", "ALGO_COLORS", "ORIGINAL_SMOOTHING_EPOCHS", "ORIGINAL_EPOCH_STEPS",
+           "grid_run_dir", "find_grid_runs", "read_grid", "grid_status", "original_half_window",
+           "smoothed_at", "smoothed_curve", "read_reference", "reference_at", "reference_shape",
+           "compare_at_published_steps", "compare_at_end", "last_episodes_mean", "plot_grid_env",
+           "plot_grid_figure"]
+
+ON_POLICY = ("vpg", "trpo", "ppo")
+OFF_POLICY = ("ddpg", "td3", "sac")
+ALGOS = ON_POLICY + OFF_POLICY
+#: The original's benchmark page: "Learning curves are smoothed by averaging over a window of 11 epochs".
+ORIGINAL_SMOOTHING_EPOCHS = 11
+#: Steps between two points of the original's curves: an on-policy epoch, an off-policy test.
+ORIGINAL_EPOCH_STEPS = {"on_policy": 4000, "off_policy": 10000}
+# The score of a run: deterministic test episodes where logged (off-policy), else training episodes.
+SCORE_COLUMNS = ("AverageTestEpRet", "AverageEpRet")
+_RUN_FOLDER = re.compile(r"^(?P<algo>[a-z0-9]+)_(?P<env>.+)$")
+_SEED_FOLDER = re.compile(r"^s(?P<seed>-?\d+)$")
+
+
+def _kind(algo):
+    return "on_policy" if algo in ON_POLICY else "off_policy"
+
+
+# ----------------------------------------------------------------------------------------------
+# The committed runs
+# ----------------------------------------------------------------------------------------------
+def grid_run_dir(results_dir, algo, env, seed):
+    """Where the grid's run of ``algo`` on ``env`` with ``seed`` is kept: ``<results_dir>/<algo>_<env>/s<seed>``."""
+    return osp.join(results_dir, f"{algo}_{env}", f"s{seed}")
+
+
+def find_grid_runs(results_dir):
+    """(algo, env, seed, folder) of every committed run under ``results_dir`` with a progress.txt, sorted."""
+    if not osp.isdir(results_dir):
+        raise UserError(f"{results_dir} is not a folder: give the folder of the committed grid runs "
+                        "(benchmarks/results/mujoco_grid)")
+    found = []
+    for name in sorted(os.listdir(results_dir)):
+        match = _RUN_FOLDER.match(name)
+        if not match or match["algo"] not in ALGOS or not osp.isdir(osp.join(results_dir, name)):
+            continue
+        for seed_name in sorted(os.listdir(osp.join(results_dir, name))):
+            seed = _SEED_FOLDER.match(seed_name)
+            folder = osp.join(results_dir, name, seed_name)
+            if seed and osp.isfile(osp.join(folder, "progress.txt")):
+                found.append((match["algo"], match["env"], int(seed["seed"]), folder))
+    return sorted(found, key=lambda r: (r[1], ALGOS.index(r[0]), r[2]))
+
+
+def read_grid(results_dir):
+    """Every committed run of the grid: one row per run, and one row per epoch of every run.
+
+    Returns:
+        (runs, curves): ``runs`` has algo, env, seed, epochs (logged), epochs_asked (its
+        config.json's ``epochs``), finished (all asked epochs logged), steps (its last
+        TotalEnvInteracts), final (its last epoch's score), score_column and train_s (its last
+        ``Time``: training seconds, on whatever else the machine was doing). ``curves`` has algo,
+        env, seed, epoch, steps, score and ep_len (the average training episode length of the epoch).
+    """
+    runs, curves = [], []
+    for algo, env, seed, folder in find_grid_runs(results_dir):
+        progress = pd.read_table(osp.join(folder, "progress.txt"))
+        if progress.empty:
+            continue
+        column = next((c for c in SCORE_COLUMNS if c in progress.columns), None)
+        if column is None:
+            raise UserError(f"{folder}/progress.txt has none of the columns {', '.join(SCORE_COLUMNS)}")
+        with open(osp.join(folder, "config.json"), encoding="utf-8") as f:
+            epochs_asked = int(json.load(f)["epochs"])
+        runs.append(dict(algo=algo, env=env, seed=seed, epochs=len(progress), epochs_asked=epochs_asked,
+                         finished=len(progress) >= epochs_asked,
+                         steps=int(progress["TotalEnvInteracts"].iloc[-1]), final=float(progress[column].iloc[-1]),
+                         score_column=column, train_s=float(progress["Time"].iloc[-1])))
+        curves.append(pd.DataFrame(dict(algo=algo, env=env, seed=seed, epoch=progress["Epoch"],
+                                        steps=progress["TotalEnvInteracts"], score=progress[column],
+                                        ep_len=progress.get("EpLen", np.nan))))
+    run_columns = ["algo", "env", "seed", "epochs", "epochs_asked", "finished", "steps", "final",
+                   "score_column", "train_s"]
+    curve_columns = ["algo", "env", "seed", "epoch", "steps", "score", "ep_len"]
+    # Typed even when empty, so that ``runs[runs.finished]`` filters rows rather than selecting columns.
+    return (pd.DataFrame(runs, columns=run_columns).astype({"finished": bool}),
+            pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=curve_columns))
+
+
+def grid_status(runs, budgets):
+    """Which runs of the planned grid are finished, under way, or not started.
+
+    Args:
+        runs: the first table of :func:`read_grid`.
+        budgets: the grid's plan (``benchmarks/mujoco_grid.json``): ``envs``, ``algos``, ``seeds``,
+            ``epochs[algo][env]``.
+
+    Returns:
+        A DataFrame, one row per planned (algo, env): seeds finished, under way (partial) and not
+        started, epochs asked, and the steps each finished run took.
+    """
+    rows = []
+    for env in budgets["envs"]:
+        for algo in budgets["algos"]:
+            mine = runs[(runs.algo == algo) & (runs.env == env)]
+            done = mine[mine.finished]
+            partial = mine[~mine.finished]
+            rows.append(dict(env=env, algo=algo, epochs_asked=budgets["epochs"][algo][env],
+                             steps_asked=budgets["epochs"][algo][env] * budgets["steps_per_epoch"],
+                             finished=" ".join(str(s) for s in done.seed),
+                             under_way=" ".join(f"{s} ({e}/{a} epochs)" for s, e, a in
+                                                zip(partial.seed, partial.epochs, partial.epochs_asked)),
+                             not_started=" ".join(str(s) for s in budgets["seeds"] if s not in set(mine.seed))))
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Smoothing the original's way
+# ----------------------------------------------------------------------------------------------
+def original_half_window(algo):
+    """Half the width, in env steps, of the original's 11-epoch centred smoothing window for ``algo``."""
+    return (ORIGINAL_SMOOTHING_EPOCHS - 1) // 2 * ORIGINAL_EPOCH_STEPS[_kind(algo)]
+
+
+def smoothed_at(steps, scores, at, half_window):
+    """The mean of the scores logged within ``half_window`` steps of ``at``, and whether the run
+    reaches the window's right end.
+
+    A centred moving average cut at the run's ends, like the original's plots (whose edges are
+    cut the same way): at a run's last epoch only the left half of the window exists, and the
+    value is then a trailing mean, lower than a centred one while the curve still rises.
+
+    Returns:
+        (value, full): ``value`` is NaN when no score lies in the window; ``full`` is True when
+        the run logged a step at or beyond ``at + half_window``.
+    """
+    steps = np.asarray(steps, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    inside = (np.abs(steps - at) <= half_window) & np.isfinite(scores)
+    value = float(scores[inside].mean()) if inside.any() else float("nan")
+    return value, bool(len(steps) and steps.max() >= at + half_window)
+
+
+def smoothed_curve(steps, scores, half_window):
+    """:func:`smoothed_at` at every logged step: the whole curve smoothed the original's way."""
+    return np.array([smoothed_at(steps, scores, at, half_window)[0] for at in np.asarray(steps, dtype=float)])
+
+
+# ----------------------------------------------------------------------------------------------
+# The published references
+# ----------------------------------------------------------------------------------------------
+def read_reference(reference_dir):
+    """The published figures in ``benchmarks/reference/``: (curves, std, cleanrl) DataFrames."""
+    return tuple(pd.read_csv(osp.join(reference_dir, name)) for name in
+                 ("spinningup_pytorch_curves.csv", "spinningup_pytorch_std.csv", "cleanrl_v4_1m.csv"))
+
+
+def _env_name(env):
+    """'Hopper-v5' -> 'Hopper': the references name tasks without their version."""
+    return env.split("-")[0]
+
+
+def _reference_curve(curves, env, algo):
+    curve = curves[(curves.env == _env_name(env)) & (curves.algo == algo)].sort_values("steps")
+    return curve.steps.to_numpy(dtype=float), curve["return"].to_numpy(dtype=float)
+
+
+def reference_at(curves, env, algo, steps):
+    """The original's published mean return at ``steps``, by straight lines between its published
+    points (NaN where it published no curve for ``algo`` on ``env``, e.g. TRPO in PyTorch)."""
+    x, y = _reference_curve(curves, env, algo)
+    return float(np.interp(steps, x, y)) if len(x) else float("nan")
+
+
+def reference_shape(curves, env, algo, steps):
+    """Whether the published curve bends up or down around the stretch that holds ``steps``.
+
+    Returns 'published' when ``steps`` is one of the published points (nothing is interpolated),
+    'convex' when the stretch between the two published points around ``steps`` is steeper than
+    the stretch before it (the curve bends up: a straight line between the points lies above it,
+    so an interpolated value is too high), 'concave' when it is less steep (too low), and '' when
+    there is no curve or no stretch before.
+    """
+    x, y = _reference_curve(curves, env, algo)
+    if not len(x):
+        return ""
+    if np.isclose(x, steps).any():
+        return "published"
+    right = int(np.searchsorted(x, steps))
+    if right < 2 or right >= len(x):
+        return ""
+    slope = (y[right] - y[right - 1]) / (x[right] - x[right - 1])
+    before = (y[right - 1] - y[right - 2]) / (x[right - 1] - x[right - 2])
+    return "convex" if slope > before else "concave"
+
+
+def _reference_std(std, env, algo, steps):
+    match = std[(std.env == _env_name(env)) & (std.algo == algo) & np.isclose(std.steps, steps)]
+    return float(match["std"].iloc[0]) if len(match) else float("nan")
+
+
+def _seed_values(curves, runs, algo, env, at):
+    """Each finished seed's score smoothed the original's way at ``at``, and whether every window was full."""
+    values, full = [], True
+    for seed in runs[(runs.algo == algo) & (runs.env == env) & runs.finished].seed:
+        curve = curves[(curves.algo == algo) & (curves.env == env) & (curves.seed == seed)]
+        value, whole = smoothed_at(curve.steps, curve.score, at, original_half_window(algo))
+        values.append(value)
+        full = full and whole
+    return np.array(values), full
+
+
+def compare_at_published_steps(runs, curves, reference_curves, reference_std):
+    """Our finished runs against the original at every published step they reach.
+
+    Both sides are smoothed the same way (the original's window, in steps); no interpolation is
+    needed since the steps are the original's own points. One row per (algo, env, published step
+    <= the shortest finished run's last step): ours (mean over seeds), ours_std (sample std, NaN for
+    one seed), seeds, full_window (every seed's window complete; False means a trailing window at
+    the run's end), original, original_std (where the band's width was read, else NaN), difference
+    (ours - original) and ratio (ours / original, where the original is positive).
+    """
+    rows = []
+    for (algo, env), group in runs[runs.finished].groupby(["algo", "env"], sort=False):
+        x, _ = _reference_curve(reference_curves, env, algo)
+        for at in x[x <= group.steps.min()]:
+            values, full = _seed_values(curves, runs, algo, env, at)
+            original = reference_at(reference_curves, env, algo, at)
+            rows.append(dict(algo=algo, env=env, steps=int(at), seeds=len(values), ours=values.mean(),
+                             ours_std=values.std(ddof=1) if len(values) > 1 else float("nan"),
+                             full_window=full, original=original,
+                             original_std=_reference_std(reference_std, env, algo, at),
+                             difference=values.mean() - original,
+                             ratio=values.mean() / original if original > 0 else float("nan")))
+    return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "ours", "ours_std", "full_window",
+                                       "original", "original_std", "difference", "ratio"]).astype({"full_window": bool})
+
+
+def compare_at_end(runs, curves, reference_curves):
+    """Our finished runs at their last step against the original interpolated there.
+
+    One row per (algo, env): steps (the shortest finished run's last step), seeds, final (the last
+    epoch's score, mean over seeds), ours (smoothed the original's way: a trailing window there),
+    original (interpolated), shape (:func:`reference_shape`: which way the interpolation errs) and
+    ratio (ours / original).
+    """
+    rows = []
+    for (algo, env), group in runs[runs.finished].groupby(["algo", "env"], sort=False):
+        at = int(group.steps.min())
+        values, _ = _seed_values(curves, runs, algo, env, at)
+        original = reference_at(reference_curves, env, algo, at)
+        rows.append(dict(algo=algo, env=env, steps=at, seeds=len(values), final=group.final.mean(), ours=values.mean(),
+                         original=original, shape=reference_shape(reference_curves, env, algo, at),
+                         ratio=values.mean() / original if original > 0 else float("nan")))
+    return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "final", "ours", "original", "shape", "ratio"])
+
+
+def last_episodes_mean(curve, episodes=100, steps_per_epoch=4000):
+    """The mean return of about the last ``episodes`` training episodes of an on-policy run.
+
+    CleanRL's tables report this; progress.txt holds each epoch's mean return and mean episode
+    length, so an epoch counts for ``steps_per_epoch / ep_len`` episodes (the episode cut at the
+    epoch's end is not logged, hence "about"). Epochs are taken from the last backwards until
+    ``episodes`` are covered, each weighted by its episode count.
+    """
+    counts = steps_per_epoch / curve["ep_len"].to_numpy(dtype=float)
+    scores = curve["score"].to_numpy(dtype=float)
+    covered = np.cumsum(counts[::-1])
+    take = int(np.searchsorted(covered, episodes)) + 1
+    weights, values = counts[::-1][:take], scores[::-1][:take]
+    return float(np.average(values, weights=weights))
+
+
+# ----------------------------------------------------------------------------------------------
+# Drawing
+# ----------------------------------------------------------------------------------------------
+#: One colour per algorithm, the same in every figure.
+ALGO_COLORS = {"vpg": "tab:purple", "trpo": "tab:brown", "ppo": "tab:blue",
+               "ddpg": "tab:orange", "td3": "tab:red", "sac": "tab:green"}
+
+
+def _smoothed_seeds(runs, curves, algo, env):
+    """Each run's curve smoothed the original's way, as columns of one table indexed by steps."""
+    smoothed = []
+    for seed in runs.seed:
+        curve = curves[(curves.algo == algo) & (curves.env == env) & (curves.seed == seed)]
+        smoothed.append(pd.Series(smoothed_curve(curve.steps, curve.score, original_half_window(algo)),
+                                  index=curve.steps.to_numpy(), name=seed))
+    return pd.concat(smoothed, axis=1)
+
+
+def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None):
+    """Our runs of ``algos`` on ``env`` beside the original's published curves, on one Axes.
+
+    Ours: each run smoothed the original's way (:func:`smoothed_curve`); the finished runs' mean
+    over seeds (solid) with a band of one standard deviation and, thin and pale, their unsmoothed
+    mean; runs still under way as thin dotted lines. The original: its published points (dashed,
+    circles), up to the first one beyond our longest run. Returns the algorithms drawn.
+    """
+    drawn = []
+    for algo in algos:
+        mine = runs[(runs.algo == algo) & (runs.env == env)]
+        if mine.empty:
+            continue
+        color = ALGO_COLORS[algo]
+        done, under_way = mine[mine.finished], mine[~mine.finished]
+        if len(done):
+            table = _smoothed_seeds(done, curves, algo, env).dropna()  # the steps every seed logged
+            mean, std = table.mean(axis=1), table.std(axis=1)
+            raw = curves[(curves.algo == algo) & (curves.env == env) & curves.seed.isin(done.seed)]
+            raw = raw.groupby("steps").score.mean()
+            ax.plot(raw.index, raw.to_numpy(), color=color, lw=0.7, alpha=0.4)  # unsmoothed, for reference
+            seeds = f"{len(done)} seed{'s' if len(done) > 1 else ''}"
+            ax.plot(table.index, mean, color=color, lw=1.8, label=f"ours {algo.upper()} ({seeds})")
+            if len(done) > 1:
+                ax.fill_between(table.index, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+        if len(under_way):
+            table = _smoothed_seeds(under_way, curves, algo, env)
+            for i, seed in enumerate(table.columns):
+                ax.plot(table.index, table[seed], ":", color=color, lw=1,
+                        label=f"ours {algo.upper()}, under way" if i == 0 else None)
+        x, y = _reference_curve(reference_curves, env, algo)
+        # Up to the first published point beyond our longest run, so that the line crosses the panel.
+        keep = np.arange(len(x)) <= np.searchsorted(x, max_steps or mine.steps.max())
+        if keep.any():
+            ax.plot(x[keep], y[keep], "--o", color=color, ms=4, lw=1.2, label=f"original {algo.upper()} (10 seeds)")
+        drawn.append(algo)
+    ax.set(title=env, xlabel="environment steps", ylabel="return")
+    if max_steps:
+        ax.set_xlim(0, max_steps)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(3, 3))
+    if drawn:
+        ax.legend(fontsize=7, loc="upper left")
+    return drawn
+
+
+def plot_grid_figure(runs, curves, reference_curves, env):
+    """One figure for ``env``: a panel for the off-policy algorithms (test returns, up to their longest
+    run) and one for the on-policy algorithms (training returns), each only if it has runs.
+
+    Returns the figure, or None when ``env`` has no run.
+    """
+    import matplotlib.pyplot as plt
+
+    panels = [(algos, title) for algos, title in ((OFF_POLICY, "off-policy: deterministic test returns"),
+                                                  (ON_POLICY, "on-policy: training returns"))
+              if ((runs.env == env) & runs.algo.isin(algos)).any()]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (algos, title) in zip(axes[0], panels):
+        longest = runs[(runs.env == env) & runs.algo.isin(algos)].steps.max()
+        plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=int(longest))
+        ax.set_title(f"{env}, {title}", fontsize=10)
+    fig.tight_layout()
+    return fig

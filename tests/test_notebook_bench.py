@@ -1,0 +1,107 @@
+"""How chapter 13 and benchmarks/mujoco_grid.py read the committed grid runs and set them beside the
+published curves (spinup_lib.notebook.bench), on small synthetic runs whose answers are known.
+Cost: well under a second (no training, no plotting)."""
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spinup_lib.notebook import (compare_at_end, compare_at_published_steps, grid_run_dir, grid_status,
+                                 last_episodes_mean, original_half_window, read_grid, reference_at,
+                                 reference_shape, smoothed_at, smoothed_curve)
+from spinup_lib.plot import smooth_values
+
+# A reference curve for each bend: PPO bends up (convex) between 100k and 200k, SAC bends down.
+REFERENCE = pd.DataFrame(dict(env="HalfCheetah", algo=["ppo"] * 4 + ["sac"] * 4,
+                              steps=[50_000, 100_000, 200_000, 300_000] * 2,
+                              **{"return": [100, 200, 600, 1000, 1000, 2000, 2500, 2600]}))
+REFERENCE_STD = pd.DataFrame(dict(env=["HalfCheetah"], algo=["ppo"], steps=[100_000], std=[50.0]))
+
+
+def write_run(results_dir, algo, env, seed, scores, epochs_asked=None, ep_len=1000.0):
+    """A committed run as benchmarks/mujoco_grid.py --collect leaves it (4000-step epochs)."""
+    folder = grid_run_dir(str(results_dir), algo, env, seed)
+    os.makedirs(folder)
+    epochs = np.arange(len(scores))
+    column = "AverageEpRet" if algo in ("vpg", "trpo", "ppo") else "AverageTestEpRet"
+    pd.DataFrame({"Epoch": epochs, column: scores, "EpLen": ep_len, "TotalEnvInteracts": (epochs + 1) * 4000,
+                  "Time": (epochs + 1) * 2.0}).to_csv(os.path.join(folder, "progress.txt"), sep="\t", index=False)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(dict(exp_name=f"{algo}_{env}", seed=seed, epochs=epochs_asked or len(scores)), f)
+
+
+def test_the_original_window_is_11_epochs_of_4000_steps_on_policy_and_of_10k_off_policy():
+    assert original_half_window("ppo") == 20_000 and original_half_window("vpg") == 20_000
+    assert original_half_window("sac") == 50_000 and original_half_window("ddpg") == 50_000
+
+
+def test_on_policy_smoothing_is_the_plotting_tools_11_epoch_moving_average():
+    scores = np.random.default_rng(0).normal(size=60).cumsum()
+    steps = (np.arange(60) + 1) * 4000
+    assert smoothed_curve(steps, scores, original_half_window("ppo")) == pytest.approx(smooth_values(scores, 11))
+
+
+def test_smoothed_at_is_a_centred_mean_cut_at_the_run_end():
+    steps, scores = np.arange(1, 11) * 10, np.arange(1, 11, dtype=float)  # score = step / 10
+    assert smoothed_at(steps, scores, 50, 20) == (pytest.approx(5.0), True)       # 30..70
+    value, full = smoothed_at(steps, scores, 100, 20)                            # 80..100 only
+    assert value == pytest.approx(9.0) and not full
+    assert np.isnan(smoothed_at(steps, scores, 500, 20)[0])
+
+
+def test_reference_interpolation_and_the_way_it_errs():
+    assert reference_at(REFERENCE, "HalfCheetah-v5", "ppo", 150_000) == pytest.approx(400)
+    assert np.isnan(reference_at(REFERENCE, "HalfCheetah-v5", "trpo", 150_000))  # no published TRPO curve
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000) == "convex"
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "sac", 150_000) == "concave"
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "sac", 100_000) == "published"
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "sac", 70_000) == ""  # no stretch before
+
+
+def test_grid_status_and_comparisons_count_finished_runs_only(tmp_path):
+    flat = [0.0] * 12 + [210.0] * 38           # 50 epochs = 200k steps; 210 from 52k steps on
+    write_run(tmp_path, "ppo", "HalfCheetah-v5", 0, flat)
+    write_run(tmp_path, "ppo", "HalfCheetah-v5", 1, [x + 20 for x in flat])
+    write_run(tmp_path, "ppo", "HalfCheetah-v5", 2, flat[:10], epochs_asked=50)   # under way
+    runs, curves = read_grid(str(tmp_path))
+    assert list(runs.finished) == [True, True, False] and list(runs.steps) == [200_000, 200_000, 40_000]
+    assert len(curves) == 110
+
+    plan = dict(envs=["HalfCheetah-v5"], algos=["ppo", "sac"], seeds=[0, 1, 2], steps_per_epoch=4000,
+                epochs=dict(ppo={"HalfCheetah-v5": 50}, sac={"HalfCheetah-v5": 25}))
+    status = grid_status(runs, plan).set_index("algo")
+    assert status.loc["ppo", "finished"] == "0 1" and status.loc["ppo", "under_way"] == "2 (10/50 epochs)"
+    assert status.loc["sac", "not_started"] == "0 1 2" and status.loc["sac", "steps_asked"] == 100_000
+
+    table = compare_at_published_steps(runs, curves, REFERENCE, REFERENCE_STD).set_index("steps")
+    assert list(table.index) == [50_000, 100_000, 200_000]       # the published steps the runs reach
+    assert (table.seeds == 2).all()
+    # At 100k the window 80k..120k holds 210 (seed 0) and 230 (seed 1) only: mean 220, std 14.1.
+    assert table.loc[100_000, "ours"] == pytest.approx(220) and table.loc[100_000, "ours_std"] == pytest.approx(
+        np.std([210, 230], ddof=1))
+    assert table.loc[100_000, "original"] == 200 and table.loc[100_000, "original_std"] == 50
+    assert table.loc[100_000, "ratio"] == pytest.approx(1.1) and table.loc[100_000, "difference"] == pytest.approx(20)
+    assert table.loc[100_000, "full_window"]
+    assert not table.loc[200_000, "full_window"]               # 200k is the runs' last step
+
+    end = compare_at_end(runs, curves, REFERENCE).iloc[0]
+    assert end["steps"] == 200_000 and end["shape"] == "published" and end["final"] == pytest.approx(220)
+
+
+def test_last_episodes_mean_weights_epochs_by_their_episodes():
+    # Epochs of 4000 steps: 4 episodes of 1000 steps, or 40 of 100 steps.
+    curve = pd.DataFrame(dict(score=[0.0, 10.0, 20.0, 30.0], ep_len=[1000.0, 100.0, 100.0, 100.0]))
+    assert last_episodes_mean(curve, episodes=80) == pytest.approx(25.0)     # the last two epochs
+    assert last_episodes_mean(curve, episodes=100) == pytest.approx(20.0)    # 40 + 40 + 40 episodes
+    assert last_episodes_mean(curve.iloc[:1], episodes=100) == pytest.approx(0.0)  # all there is
+
+
+def test_an_empty_grid_gives_empty_tables_that_filter_like_full_ones(tmp_path):
+    runs, curves = read_grid(str(tmp_path))
+    assert runs.empty and curves.empty
+    assert runs[runs.finished].empty and list(runs[runs.finished].columns) == list(runs.columns)
+    table = compare_at_published_steps(runs, curves, REFERENCE, REFERENCE_STD)
+    assert table[table.full_window].empty and "original_std" in table[table.full_window].columns
+    assert compare_at_end(runs, curves, REFERENCE).empty
