@@ -223,21 +223,22 @@ def _plan(algo, data_dir, variants, seeds, common):
     from spinup_lib.run_utils import ExperimentGrid, path_safe_name
 
     runs, keys, folders = [], [], {}
-    for label, changes in variants.items():
+    for label, variant in variants.items():
         if not isinstance(label, str) or not label:
             raise UserError(f"train_variants: variant names must be non-empty strings, got {label!r}")
+        thunk, changes = variant if isinstance(variant, tuple) and len(variant) == 2 else (algo, variant)
         if not isinstance(changes, dict):
-            raise UserError(f"train_variants: variant {label!r} must be a dict of arguments, got {changes!r}")
+            raise UserError(f"train_variants: variant {label!r} must be a dict of arguments, or a pair "
+                            f"(algorithm, dict of arguments), got {variant!r}")
+        if not callable(thunk):
+            raise UserError(f"train_variants: variant {label!r} has no algorithm to run: pass algo "
+                            "(e.g. ppo), or give the variant as a pair (algorithm, arguments)")
         folder = path_safe_name(label)
         if folder in folders:
             raise UserError(f"train_variants: variants {folders[folder]!r} and {label!r} would share the "
                             f"folder {folder!r}: name them more distinctly")
         folders[folder] = label
         settings = dict(common, **changes)
-        thunk = settings.pop("algo", algo)
-        if not callable(thunk):
-            raise UserError(f"train_variants: variant {label!r} has no algorithm to run: pass algo "
-                            "(e.g. ppo), or algo=... in the variant")
         if "seed" in settings:
             raise UserError("train_variants: give the seeds with seeds=[...], not as an argument")
         grid = ExperimentGrid(name=folder)
@@ -290,13 +291,14 @@ def train_variants(algo, data_dir, variants=None, seeds=(0,), num_workers=2, **c
         sns.lineplot(data=runs.progress, x="TotalEnvInteracts", y="AverageEpRet", hue="variant")
 
     Args:
-        algo: the algorithm every variant runs, unless a variant names its own with ``algo=``.
+        algo: the algorithm every variant runs, unless a variant gives its own (below).
             It is sent to the runs' processes by value (cloudpickle), so a function defined in
             the notebook works too.
         data_dir: the folder for the runs: a variant called ``label`` with seed ``s`` trains in
             ``<data_dir>/<label>/<label>_s<s>`` (the label made safe for a folder name).
         variants: ``{label: {argument: value}}``, what each configuration changes from ``common``;
-            ``None`` for one configuration named after ``algo``.
+            a pair ``{label: (algorithm, {argument: value})}`` runs another algorithm (e.g.
+            ``{"TD3": {}, "DDPG": (ddpg, {})}``); ``None`` for one configuration named after ``algo``.
         seeds: the seeds every variant runs with.
         num_workers: runs at once.
         **common: arguments of every run (``env_name='CartPole-v1'`` or ``env_fn=...``, ``epochs``...).

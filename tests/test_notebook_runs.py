@@ -91,7 +91,7 @@ def test_read_progress_of_a_folder_without_a_run_is_a_user_error(tmp_path):
 @pytest.mark.slow
 def test_train_variants_runs_side_by_side_and_matches_a_run_in_this_kernel(tiny_run, tmp_path):
     run, _ = tiny_run
-    runs = train_variants(vpg, tmp_path, variants={"lr=1e-2": dict(pi_lr=1e-2), "default lr": {}},
+    runs = train_variants(vpg, tmp_path, variants={"lr=1e-2": (vpg, dict(pi_lr=1e-2)), "default lr": {}},
                           seeds=[3], num_workers=2, **TINY_VPG)
     assert list(runs.progress.columns[:2]) == ["variant", "seed"]
     assert runs.progress.groupby(["variant", "seed"]).size().to_dict() == {("default lr", 3): 5, ("lr=1e-2", 3): 5}
@@ -109,6 +109,8 @@ def test_train_variants_refuses_mistakes_before_starting_anything(tmp_path):
         train_variants(vpg, tmp_path, seed=1, **TINY_VPG)
     with pytest.raises(UserError, match="share the folder"):
         train_variants(vpg, tmp_path, variants={"a b": {}, "a-b": {}}, **TINY_VPG)
+    with pytest.raises(UserError, match="pair"):
+        train_variants(vpg, tmp_path, variants={"a": (vpg, 0.1)}, **TINY_VPG)
     with pytest.raises(UserError, match="list of ints"):
         train_variants(vpg, tmp_path, seeds=[0.5], **TINY_VPG)
     assert not any(tmp_path.iterdir())
