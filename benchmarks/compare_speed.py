@@ -24,6 +24,7 @@ Usage::
     python benchmarks/compare_speed.py --against b737713              # sac td3 ppo, 3 repetitions
     python benchmarks/compare_speed.py --against main --algos sac --repeats 5
     python benchmarks/compare_speed.py --against b737713 --quick      # seconds: checks it works
+    python benchmarks/compare_speed.py --against HEAD --new_threads 2 # --threads 2 against 1, same code
 
 Writes benchmarks/results/compare_speed.csv (one row per run) and compare_speed_summary.csv,
 compare_speed_machine.json, and prints the table. Run it on a quiet machine: it measures time.
@@ -63,7 +64,7 @@ def worker(algo, quick, result_file, extra):
 
     from spinup_lib.envs import make_env_fn
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("SPINUP_TORCH_THREADS", "1")))  # as --threads sets it
     make = make_env_fn(ENV_ID)
     marks = {}  # step index -> (wall, cpu) time when that step was called
     built = []
@@ -130,12 +131,12 @@ def current_revision():
     return out.stdout.strip() or "unknown"
 
 
-def run_once(algo, tree, quick, log_dir, tag, extra):
+def run_once(algo, tree, quick, log_dir, tag, extra, threads=1):
     """One timed run of ``algo`` importing spinup_lib from ``tree``; returns its result dict."""
     result_file = os.path.join(log_dir, f"{tag}.json")
     log_file = os.path.join(log_dir, f"{tag}.log")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([tree, os.path.dirname(os.path.abspath(__file__))]),
-               SPINUP_TORCH_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+               SPINUP_TORCH_THREADS=str(threads), OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     command = [sys.executable, os.path.abspath(__file__), "--worker", algo, "--result_file", result_file,
                "--extra", json.dumps(extra)] + (["--quick"] if quick else [])
     with open(log_file, "w", encoding="utf-8") as log:
@@ -170,6 +171,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny windows: checks the script, figures mean little")
     parser.add_argument("--new_extra", default="{}", help="JSON of extra keyword arguments for the new code's "
                         "runs only (e.g. an option under test)")
+    parser.add_argument("--new_threads", type=int, default=1, help="torch threads of the new code's runs "
+                        "(what --threads N of the command line sets; default 1, as the old runs)")
     parser.add_argument("--results_dir", default=None, help="where to write results (default benchmarks/results)")
     parser.add_argument("--worker", choices=ALGOS, help=argparse.SUPPRESS)
     parser.add_argument("--result_file", help=argparse.SUPPRESS)
@@ -179,6 +182,8 @@ def parse_args(argv=None):
         parser.error("--against REVISION is required (e.g. --against b737713)")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.new_threads < 1:
+        parser.error("--new_threads must be at least 1")
     try:
         for text in (args.new_extra, args.extra):
             if not isinstance(json.loads(text), dict):
@@ -203,7 +208,8 @@ def main():
         old_commit = export_revision(args.against, old_tree)
         new_revision = current_revision()
         print(f"old: {args.against} ({old_commit[:10]}), new: this checkout ({new_revision})"
-              + (f", new runs with {new_extra}" if new_extra else "") + "\n")
+              + (f", new runs with {new_extra}" if new_extra else "")
+              + (f", new runs with {args.new_threads} torch threads" if args.new_threads > 1 else "") + "\n")
         for repeat in range(args.repeats):
             for algo in args.algos:
                 # Alternate which goes first, so a drift in the machine's speed hits both alike.
@@ -211,7 +217,8 @@ def main():
                 for code in order:
                     tree = old_tree if code == "old" else REPO_ROOT
                     extra = new_extra if code == "new" else {}
-                    result = run_once(algo, tree, args.quick, tmp, f"{algo}_{code}_{repeat}", extra)
+                    threads = args.new_threads if code == "new" else 1
+                    result = run_once(algo, tree, args.quick, tmp, f"{algo}_{code}_{repeat}", extra, threads)
                     rows.append(dict(algo=algo, repeat=repeat, code=code, **result,
                                      load_average_1min=os.getloadavg()[0] if hasattr(os, "getloadavg") else None))
                     print(f"  repeat {repeat}  {algo:4s} {code}: {result['steps_per_s']:8.1f} env steps/s "
@@ -222,7 +229,8 @@ def main():
     write_csv(pd.DataFrame(rows), results_path("compare_speed.csv", args.results_dir))
     write_csv(summary, results_path("compare_speed_summary.csv", args.results_dir))
     write_json(dict(info, against=args.against, against_commit=old_commit, new=new_revision,
-                    repeats=args.repeats, quick=args.quick, new_extra=new_extra, env=ENV_ID),
+                    repeats=args.repeats, quick=args.quick, new_extra=new_extra, new_threads=args.new_threads,
+                    env=ENV_ID),
                results_path("compare_speed_machine.json", args.results_dir))
     return 0
 
