@@ -109,11 +109,32 @@ ENV = ["--env", "CartPole-v1"]
     (["vpg", *ENV, "--seed", "0", "--seed", "1"], ["--seed", "twice"]),
     (["vpg", "CartPole-v1"], ["expected a flag"]),
     (["resume", "no/such/run"], ["no/such/run"]),
+    (["vpg", *ENV, "--threads", "0"], ["--threads", "positive int"]),
+    (["vpg", *ENV, "--threads", "two"], ["--threads", "positive int"]),
+    (["vpg", *ENV, "--threads", "2", "--cpu", "2"], ["--threads", "--cpu"]),
+    (["vpg", *ENV, "--threads", "2", "--ray", "auto"], ["--threads", "SPINUP_TORCH_THREADS"]),
 ])
 def test_mistakes_are_one_line_errors(tmp_path, args, fragments):
     result = run_cli(*with_tiny_budget(args), data_dir=tmp_path)
     assert_user_error(result, *fragments)
     assert not list(tmp_path.iterdir())  # nothing was written
+
+
+def test_threads_reach_the_runs_through_the_variable_each_run_reads(tmp_path, monkeypatch):
+    # Every run is a fresh process that inherits the launcher's environment, where
+    # setup_pytorch_for_mpi reads SPINUP_TORCH_THREADS (tests/test_mpi.py checks that end).
+    from spinup_lib.experiments import cli
+    from spinup_lib.experiments.grid import ExperimentGrid
+
+    monkeypatch.delenv("SPINUP_TORCH_THREADS", raising=False)
+    seen = []
+    monkeypatch.setattr(ExperimentGrid, "run", lambda self, thunk, **kw: seen.append(
+        (os.environ.get("SPINUP_TORCH_THREADS"), kw)))
+    assert cli.main(["ppo", *ENV, "--threads", "2", "--data_dir", str(tmp_path)]) == 0
+    assert seen == [("2", {"data_dir": str(tmp_path)})]  # and not passed on as a grid setting
+    monkeypatch.delenv("SPINUP_TORCH_THREADS")
+    assert cli.main(["ppo", *ENV, "--data_dir", str(tmp_path)]) == 0
+    assert seen[-1][0] is None  # without --threads the runs keep their default (one thread)
 
 
 def test_an_existing_run_is_refused_before_anything_starts(tmp_path):

@@ -125,8 +125,10 @@ def sac(env_fn, actor_critic=core.SACActorCritic, ac_kwargs=dict(), seed=0,
         loss_pi = (alpha * logp_pi - q_pi).mean()
         return loss_pi, dict(LogPi=logp_pi.detach().numpy())
 
-    pi_optimizer = Adam(ac.pi.parameters(), lr=lr)
-    q_optimizer = Adam(q_params, lr=lr)
+    # foreach: each Adam step updates all the parameters together instead of tensor by tensor;
+    # the very same numbers, a little faster.
+    pi_optimizer = Adam(ac.pi.parameters(), lr=lr, foreach=True)
+    q_optimizer = Adam(q_params, lr=lr, foreach=True)
 
     # What the logger saves: the agent, for replay, and every epoch everything resume needs.
     logger.setup_pytorch_saver(ac, ac_kwargs, env)

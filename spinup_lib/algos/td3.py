@@ -140,8 +140,10 @@ def td3(env_fn, actor_critic=core.TD3ActorCritic, ac_kwargs=dict(), seed=0,
         o = data['obs']
         return -ac.q1(o, ac.pi(o)).mean()
 
-    pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr)
-    q_optimizer = Adam(q_params, lr=q_lr)
+    # foreach: each Adam step updates all the parameters together instead of tensor by tensor;
+    # the very same numbers, a little faster.
+    pi_optimizer = Adam(ac.pi.parameters(), lr=pi_lr, foreach=True)
+    q_optimizer = Adam(q_params, lr=q_lr, foreach=True)
 
     # What the logger saves: the agent, for replay, and every epoch everything resume needs.
     logger.setup_pytorch_saver(ac, ac_kwargs, env)

@@ -21,6 +21,7 @@ status 2.
 """
 import difflib
 import inspect
+import os
 import re
 import sys
 
@@ -48,7 +49,7 @@ SUBSTITUTIONS = {
     "dt": "datestamp",
 }
 # Settings of the launch itself (not of the algorithm): one value each.
-RUN_KEYS = ("num_cpu", "data_dir", "datestamp", "num_workers", "ray", "dry_run")
+RUN_KEYS = ("num_cpu", "data_dir", "datestamp", "num_workers", "ray", "dry_run", "threads")
 # Taken as typed, never parsed: `--exp_name 2024` is a name, not a number.
 TEXT_KEYS = ("env_name", "exp_name", "data_dir")
 # Algorithm arguments the command line fills in itself, with what to use instead.
@@ -58,7 +59,9 @@ HIDDEN_PARAMETERS = {
     "resume_from": "use `python -m spinup_lib.run resume RUN_DIR`",
 }
 SPECIAL_FLAGS = ("env", "hid", "act", "cpu", "dt", "exp_name", "data_dir", "allow_module",
-                 "num_workers", "ray", "dry_run")
+                 "num_workers", "ray", "dry_run", "threads")
+# The variable spinup_lib.mpi.setup_pytorch_for_mpi reads in each run: --threads sets it for the runs.
+THREADS_VARIABLE = "SPINUP_TORCH_THREADS"
 
 _FLAG = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)*)(?:\[([^\[\]]*)\])?$")
 
@@ -106,6 +109,8 @@ Flags for ALGO (see `python -m spinup_lib.run ALGO --help` for its arguments):
     --ray ADDRESS        run each run as a task on a Ray cluster (host:port, or auto); results
                          come back under --data_dir here (needs: pip install -e .[ray])
     --dry_run            list which runs are finished (skipped), will resume, or will start
+    --threads N          torch threads of each run (default 1: fastest for the default networks
+                         on a busy or small machine; see the README's performance section)
     --allow_module MOD   let dotted names point into your module MOD too (e.g. your own
                          --actor_critic mypkg.nets.MyActorCritic); MOD is imported
 
@@ -174,12 +179,31 @@ def _pop_grid_launch_flags(raw, given_as, run_kwargs):
         run_kwargs["dry_run"] = values[0]
 
 
+def _pop_threads(raw, given_as, run_kwargs):
+    """--threads N: the torch threads of each run, or None when not given."""
+    if "threads" not in raw:
+        return None
+    texts = raw.pop("threads")
+    value = parse_value(texts[0]) if texts else None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"--{given_as['threads']} expects a positive int (torch threads per run), "
+                        f"got {texts[0] if texts else 'nothing'}")
+    if run_kwargs.get("num_cpu", 1) > 1:
+        raise UserError(f"--{given_as['threads']} is for runs of one process: with --cpu each MPI process "
+                        "already gets its share of the cores; leave out one of them")
+    if "ray_address" in run_kwargs:
+        raise UserError(f"--{given_as['threads']} does not reach a Ray cluster's workers: set {THREADS_VARIABLE}"
+                        "=N in their environment (ray start) instead")
+    return value
+
+
 def build_grid(algo_name, args):
     """Check the flags of ``ALGO args`` and build the grid, launching nothing.
 
     Returns:
         (algo, grid, run_kwargs): the algorithm function, an :class:`ExperimentGrid` of its
-        arguments and the keyword arguments for :meth:`ExperimentGrid.run`.
+        arguments and the keyword arguments for :meth:`ExperimentGrid.run`. ``--threads N``
+        comes back as ``run_kwargs["threads"]`` only if given; :func:`run_algorithm` takes it out.
     """
     raw, shorthands, given_as = parse_flags(args)
 
@@ -204,6 +228,9 @@ def build_grid(algo_name, args):
     if "data_dir" in raw:
         run_kwargs["data_dir"] = raw.pop("data_dir")[0]
     _pop_grid_launch_flags(raw, given_as, run_kwargs)
+    threads = _pop_threads(raw, given_as, run_kwargs)
+    if threads is not None:
+        run_kwargs["threads"] = threads
     exp_name = raw.pop("exp_name")[0] if "exp_name" in raw else f"cmd_{algo_name}"
     check_exp_name(exp_name)
     if "allow_module" in raw and not raw["allow_module"]:
@@ -283,7 +310,7 @@ def show_algorithm_help(algo_name):
     print(inspect.getdoc(algo) or "(no documentation)")
     print(f"\nOn the command line: every argument above except {', '.join(HIDDEN_PARAMETERS)} is a "
           "--flag; also --env, --hid, --act, --cpu, --dt, --exp_name, --data_dir, --allow_module, "
-          "--num_workers, --ray, --dry_run "
+          "--num_workers, --ray, --dry_run, --threads "
           "(python -m spinup_lib.run --help).")
 
 
@@ -293,6 +320,10 @@ def run_algorithm(algo_name, args):
         show_algorithm_help(algo_name)
         return 0
     algo, grid, run_kwargs = build_grid(algo_name, args)
+    threads = run_kwargs.pop("threads", None)
+    if threads is not None:
+        # Every run is a fresh process that inherits this environment (see setup_pytorch_for_mpi).
+        os.environ[THREADS_VARIABLE] = str(threads)
     grid.run(algo, **run_kwargs)
     return 0
 
