@@ -137,3 +137,44 @@ def test_the_committed_grid_results_hold_no_path_of_any_machine():
                 assert found is None, f"{osp.join(root, name)} holds the path {found.group()}"
                 checked += 1
     assert checked >= 3  # the launch record and at least one run's progress.txt and config.json
+
+
+# ----------------------------------------------------------------------------------------------
+# Speed against a revision, and the learning comparison that a rounding change needs
+# ----------------------------------------------------------------------------------------------
+def test_compare_speed_takes_the_ratio_per_repetition_and_refuses_an_unknown_revision(tmp_path):
+    import compare_speed
+
+    rows = [dict(algo="sac", repeat=r, code=code, steps_per_s=speed, cpu_steps_per_s=speed)
+            for r, (old, new) in enumerate([(70, 77), (80, 80), (60, 72)]) for code, speed in (("old", old), ("new", new))]
+    summary = compare_speed.summarize(rows).set_index("algo").loc["sac"]
+    assert summary["repeats"] == 3
+    assert summary["ratio_median"] == pytest.approx(1.1)  # ratios 1.1, 1.0, 1.2: per repetition, not of medians
+    assert (summary["ratio_min"], summary["ratio_max"]) == (pytest.approx(1.0), pytest.approx(1.2))
+    with pytest.raises(UserError, match="not a revision"):
+        compare_speed.export_revision("no-such-revision-xyz", str(tmp_path))
+
+
+def test_learning_comparison_compares_old_and_new_seeds_at_equal_steps(tmp_path):
+    import learning_comparison
+
+    runs_dir = tmp_path / "runs"
+    rng = np.random.default_rng(0)
+    for code, shift in (("old", 0.0), ("new", 5.0)):
+        for seed in (0, 1, 2):
+            run = runs_dir / f"sac_{code}" / f"sac_{code}_s{seed}"
+            run.mkdir(parents=True)
+            epochs = 12 if code == "new" else 10  # the comparison stops where every run has reached
+            steps = np.arange(1, epochs + 1) * 1000
+            score = steps / 10 + shift + rng.normal(0, 20, epochs)
+            pd.DataFrame({"TotalEnvInteracts": steps, "AverageTestEpRet": score}).to_csv(
+                run / "progress.txt", sep="\t", index=False)
+    out = tmp_path / "out"
+    assert learning_comparison.collect(str(runs_dir), ["sac"], str(out)) == 6
+    assert not list(out.rglob("*.json"))  # progress tables only: no config with machine paths
+    per_epoch, summary = learning_comparison.compare(learning_comparison.load(str(out), "sac"))
+    assert summary["steps"] == 10_000 and len(per_epoch) == 10
+    assert summary["seeds_old"] == summary["seeds_new"] == 3
+    assert summary["share_new_inside_old_range"] > 0.5  # a shift of 5 inside a spread of 20
+    with pytest.raises(UserError, match="collect them first"):
+        learning_comparison.load(str(out), "td3")
