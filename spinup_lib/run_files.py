@@ -219,3 +219,13 @@ def refuse_run_folder(output_dir, output_fname=PROGRESS_FNAME, instead="another 
 def complete_lines(text):
     """The lines of ``text`` that end in a newline: a row half-written when a run was killed does not count."""
     return text[: text.rfind("\n") + 1].splitlines()
+
+
+def first_free_path(path):
+    """``path`` if nothing is there, else ``<stem>_1<ext>``, ``<stem>_2<ext>``... whichever is free."""
+    stem, ext = osp.splitext(path)
+    candidate, number = path, 0
+    while osp.exists(candidate):
+        number += 1
+        candidate = f"{stem}_{number}{ext}"
+    return candidate

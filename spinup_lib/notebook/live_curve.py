@@ -79,17 +79,24 @@ class LiveCurve:
         return fig
 
     def _redraw(self):
-        import io
+        self._handle = show_in_place(self.figure(), self._handle)
 
-        from IPython.display import Image, display
 
-        # A PNG of our own figure: works whatever matplotlib backend the kernel uses,
-        # and the same output slot is replaced each epoch instead of stacking figures.
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=90)
-        image = Image(data=buffer.getvalue(), format="png")
-        if self._handle is None:
-            self._handle = display(image, display_id=True)
-        else:
-            self._handle.update(image)
+def show_in_place(figure, handle=None):
+    """Show ``figure`` in the notebook, replacing what ``handle`` showed; return the new handle.
+
+    A PNG of our own figure: works whatever matplotlib backend the kernel uses, and the same
+    output slot is replaced at each redraw instead of stacking figures.
+    """
+    import io
+
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    image = Image(data=buffer.getvalue(), format="png")
+    if handle is None:
+        return display(image, display_id=True)
+    handle.update(image)
+    return handle
 

@@ -38,10 +38,10 @@ from spinup_lib.experiments.grid import ExperimentGrid
 from spinup_lib.experiments.naming import path_safe_name
 from spinup_lib.experiments.plan import epochs_logged, plan_runs
 from spinup_lib.experiments.runners import run_pool
-from spinup_lib.notebook.live_curve import LiveCurve
+from spinup_lib.notebook.live_curve import LiveCurve, show_in_place
 from spinup_lib.replay.agent import load_actor_critic, snapshot_iterations
 from spinup_lib.replay.display import in_notebook
-from spinup_lib.run_files import SAVE_SUBDIR
+from spinup_lib.run_files import SAVE_SUBDIR, first_free_path
 
 __all__ = ["LiveCurves", "TrainedRun", "VariantRuns", "load_agent", "output_to_file", "read_progress", "snapshot_epochs",
            "train", "train_variants"]
@@ -253,16 +253,6 @@ def _plan(algo, data_dir, variants, seeds, common):
     return runs, keys
 
 
-def _free_path(path):
-    """``path`` if nothing is there, else ``<stem>_1<ext>``, ``<stem>_2<ext>``... whichever is free."""
-    stem, ext = osp.splitext(path)
-    candidate, number = path, 0
-    while osp.exists(candidate):
-        number += 1
-        candidate = f"{stem}_{number}{ext}"
-    return candidate
-
-
 def _read_complete_rows(path):
     """A progress.txt being written, as a DataFrame of its complete rows (None: no row yet)."""
     import io
@@ -331,17 +321,7 @@ class LiveCurves:
         return fig
 
     def _redraw(self):
-        import io
-
-        from IPython.display import Image, display
-
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=90)
-        image = Image(data=buffer.getvalue(), format="png")
-        if self._handle is None:
-            self._handle = display(image, display_id=True)
-        else:
-            self._handle.update(image)
+        self._handle = show_in_place(self.figure(), self._handle)
 
 
 def _follow(runs, keys, bar, curves, stop, every=0.5, redraw_every=3.0):
@@ -425,7 +405,7 @@ def train_variants(algo, data_dir, variants=None, seeds=(0,), num_workers=2, liv
     stop = threading.Event()
     follower = threading.Thread(target=_follow, args=(runs, keys, bar, live, stop), daemon=True)
     follower.start()
-    log_path = _free_path(osp.join(os.fspath(data_dir), "grid.log"))
+    log_path = first_free_path(osp.join(os.fspath(data_dir), "grid.log"))
     try:
         with output_to_file(log_path):
             run_pool(runs, num_workers, grid_name=osp.basename(osp.normpath(os.fspath(data_dir))))

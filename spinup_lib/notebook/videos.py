@@ -5,6 +5,7 @@ import os.path as osp
 import tempfile
 
 from spinup_lib.errors import UserError
+from spinup_lib.run_files import first_free_path
 
 
 def show_video(path, width=480):
@@ -22,16 +23,6 @@ def show_video(path, width=480):
     if not osp.isfile(path):
         raise UserError(f"no video file {path}: record one first (e.g. video_of_run(run_dir))")
     return Video(os.fspath(path), embed=True, width=width, html_attributes="controls loop autoplay muted")
-
-
-def _first_free_path(path):
-    """``path`` if nothing is there, else ``<stem>_1<ext>``, ``<stem>_2<ext>``... whichever is free."""
-    stem, ext = osp.splitext(path)
-    candidate, number = path, 0
-    while osp.exists(candidate):
-        number += 1
-        candidate = f"{stem}_{number}{ext}"
-    return candidate
 
 
 def video_of_agent(env_fn, get_action, path=None, num_episodes=1, max_ep_len=None, seed=0, force=False,
@@ -99,7 +90,7 @@ def video_of_run(run_dir, path=None, itr="last", num_episodes=1, deterministic=T
     from spinup_lib.replay.video import check_video_path
 
     if path is None:
-        path = _first_free_path(osp.join(run_dir, "videos", "agent.mp4"))
+        path = first_free_path(osp.join(run_dir, "videos", "agent.mp4"))
     check_video_path(path, force)
     env, get_action = load_policy_and_env(run_dir, itr=itr, deterministic=deterministic, render_mode="rgb_array")
     try:
