@@ -30,6 +30,10 @@ LEFT_OUT = (
     "tests/test_exercises.py",             # grades crafted submissions, correct ones among them
     "tests/exercise_submissions.py",       # the crafted submissions themselves
     "benchmarks/exercise_pass_rates.py",   # runs those submissions
+    "benchmarks/autograde_times.py",       # grades the reference solutions
+    "benchmarks/ps2_full_runs.py",         # runs the ps2 solutions ...
+    "benchmarks/results/ps2_full_runs/",   # ... and keeps their results, which a student could hand in
+    "benchmarks/results/ps2_full_runs.csv",
     STUDENT_README,                        # becomes OUT/README.md
 )
 
