@@ -2,7 +2,8 @@
 
 Every step runs nbgrader's own command-line tools in temporary folders: the instructor's course
 directory (a copy of solutions/ and nbgrader_config.py), nbgrader's exchange, and the students'
-homes. Three classes are graded, their autogrades side by side on two cores:
+homes. Three classes are graded, their autogrades side by side on two cores (the exchange class's
+two students at once, by two processes sharing its gradebook):
 
 * **the exchange class** (alice: the reference solutions, with ps2 results of "her" full runs; bob:
   the blank release): release, fetch, submit, collect, autograde, manual grades (as the formgrader
@@ -289,9 +290,12 @@ def classes(tmp_path_factory):
     write_notebooks(submitted["ps1"] / "deleted_tests" / "ps1", {NB11: deleted})
 
     # --- every autograde, two at a time ----------------------------------------------------------
+    # The exchange class is graded first, one process per student at once on its one gradebook, as
+    # the README's "Time for a class" grades two students at a time.
     grader_in_ci = clean_env(CI="true", SPINUP_BUDGET="small")
-    run_side_by_side([[(zipped, ["autograde", "*"], grader_in_ci)], [(mistakes, ["autograde", "*"], None)],
-                      [(course, ["autograde", "*"], None)]])
+    run_side_by_side([[(course, ["autograde", "*", "--student", "alice"], None)],
+                      [(course, ["autograde", "*", "--student", "bob"], None)],
+                      [(zipped, ["autograde", "*"], grader_in_ci)], [(mistakes, ["autograde", "*"], None)]])
 
     # --- the exchange class: manual grades, feedback, export ---------------------------------------
     with gradebook(course) as gb:   # what the formgrader saves when the instructor grades by hand
