@@ -195,9 +195,7 @@ class MLPQFunction(nn.Module):
 
     def forward(self, obs, act):
         q = self.q(torch.cat([obs, act], dim=-1))
-        # Shape (batch,). Returning (batch, 1) silently broadcasts the Bellman backup to
-        # (batch, batch): the bug of the DDPG exercise.
-        return torch.squeeze(q, -1)
+        return torch.squeeze(q, -1)  # one Q value per transition
 
 
 class ActionScaling(nn.Module):

@@ -1,75 +1,86 @@
-"""The nbgrader problem sets ps1 and ps2, graded end to end as an instructor grades them.
+"""The nbgrader problem sets ps1 and ps2, graded end to end as an instructor grades a class.
 
-Everything runs in a temporary course directory (a copy of solutions/ and nbgrader_config.py):
-`nbgrader generate_assignment` releases the assignments, submissions are copied into
-submitted/<student>/<assignment>/, `nbgrader autograde` grades them, and the scores are read
-from the gradebook. Several submissions are graded by one autograde call to keep this cheap.
+Every step runs nbgrader's own command-line tools in temporary folders: the instructor's course
+directory (a copy of solutions/ and nbgrader_config.py), nbgrader's exchange, and the students'
+homes. Three classes are graded, their autogrades side by side on two cores (the exchange class's
+two students at once, by two processes sharing its gradebook):
 
-Cost: about 40 graded notebooks, each 3-20 s of execution at the small budget plus a kernel
-start-up, the 30 s per-cell timeout of the infinite-loop submission, and the full-budget learning
-checks of the reference run (about 35 s of CPU): estimated 6-8 minutes on a quiet 2-core CI
-machine. Measured on the shared development machine at nice 19 under a load of 3-9: 16 min for
-everything but the reference test.
-The learning checks run their full budget only in `test_reference_solutions_get_full_marks`
-(SPINUP_BUDGET=full); every other submission is graded with SPINUP_BUDGET=small, where the
-checks are smoke tests and the hidden unit tests decide.
+* **the exchange class** (alice: the reference solutions, with ps2 results of "her" full runs; bob:
+  the blank release): release, fetch, submit, collect, autograde, manual grades (as the formgrader
+  saves them), feedback generated, released and fetched by the students, grades exported.
+* **the zip class**, graded with ``CI=true`` and ``SPINUP_BUDGET=small`` in the grader's
+  environment: alice again (the same grades as without them), and carol, whose 1.2 policy and 1.3
+  losses cannot learn and who tries every trick for the learning checks' points; two archives
+  collected with ``zip_collect`` as they come from an LMS.
+* **the mistakes class**, on a copy whose learning checks are shrunk (they are not what it tests):
+  one submission per classic mistake (its points lost, its message naming the mistake), answers
+  importing the library's, correct answers written other ways, tampered test cells, an infinite loop.
+
+Cost: about 60 graded notebooks and 30 nbgrader commands (3 s of start-up each); the full learning
+checks of 1.2 and 1.3 run for alice twice and for carol (two seeds each). Measured 2026-12-06:
+611 s of CPU for the whole file (user + system, nbgrader and its kernels included), which is 6-8
+minutes of wall time on two quiet cores (38 minutes on the shared machine, under a load of 14-20).
 """
-import importlib.util
+import concurrent.futures
+import csv
+import io
 import json
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import nbformat
 import pytest
 
-# The committed notebook form (JupyterLab's, without the machine's Python version): tools/normalize_notebooks.py
-_TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), "tools", "normalize_notebooks.py")
-_spec = importlib.util.spec_from_file_location("normalize_notebooks", _TOOL)
-_normalize = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_normalize)
-KERNELSPEC, LANGUAGE_INFO = _normalize.KERNELSPEC, _normalize.LANGUAGE_INFO
+import spinup_lib
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ASSIGNMENTS = {
-    "ps1": ["exercise1_1_gaussian_log_likelihood", "exercise1_2_ppo_gaussian_policy", "exercise1_3_td3_losses"],
-    "ps2": ["exercise2_1_trpo_value_fitting", "exercise2_2_ddpg_silent_bug"],
-}
-NB11, NB12, NB13 = ASSIGNMENTS["ps1"]
-NB21, NB22 = ASSIGNMENTS["ps2"]
+TESTS = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(TESTS)
+sys.path.insert(0, TESTS)
+import exercise_submissions as sub  # noqa: E402  (crafted answers: kept out of the student edition)
+
+# The committed notebook form (JupyterLab's, without the machine's Python version): tools/normalize_notebooks.py
+sys.path.insert(0, osp.join(REPO, "tools"))
+import normalize_notebooks  # noqa: E402
+
+COURSE_ID = "spinup-rebuilt"
+ASSIGNMENTS = {"ps1": [sub.NB11, sub.NB12, sub.NB13], "ps2": [sub.NB21, sub.NB22]}
+NB11, NB12, NB13, NB21, NB22 = sub.NB11, sub.NB12, sub.NB13, sub.NB21, sub.NB22
 # Points a full autograde gives (manually graded answers excluded: they are graded by hand).
 AUTO_POINTS = {NB11: 5, NB12: 10, NB13: 11, NB21: 2, NB22: 6}
+MANUAL_POINTS = {NB21: {"ex2_1_explanation": 3}, NB22: {"ex2_2_explanation": 3, "ex2_2_bonus": 1}}
+LEARNING_CHECKS = {NB12: "ex1_2_learning_check", NB13: "ex1_3_learning_check"}
 
 
 # ----------------------------------------------------------------------------------------------
-# The course directory and nbgrader
+# nbgrader, notebooks and gradebooks
 # ----------------------------------------------------------------------------------------------
-def nbgrader(course, *args, budget="small"):
-    env = dict(os.environ, SPINUP_BUDGET=budget)
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+def clean_env(**extra):
+    """The environment of an nbgrader process: no budget or CI variables unless given, and kernels
+    that import this checkout's spinup_lib."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("CI", "SPINUP_BUDGET", "NBGRADER_EXECUTION") and not k.startswith("JUPYTER")}
+    library_root = osp.dirname(osp.dirname(osp.abspath(spinup_lib.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([library_root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.update(extra)
+    return env
+
+
+def nbgrader(cwd, *args, env=None):
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env or clean_env(),
                             capture_output=True, text=True)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"nbgrader {' '.join(args)} failed in {cwd}:\n{result.stdout}\n{result.stderr}"
     return result
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory):
-    """A course directory with both assignments generated from solutions/."""
-    root = tmp_path_factory.mktemp("released")
-    shutil.copytree(osp.join(REPO, "solutions"), root / "solutions")
-    shutil.copy(osp.join(REPO, "nbgrader_config.py"), root)
-    for assignment in ASSIGNMENTS:
-        nbgrader(root, "generate_assignment", assignment, "--force")
-    return root
-
-
-def course_copy(released, tmp_path_factory, name):
-    """A copy of the released course for one group of submissions (its own gradebook)."""
-    root = tmp_path_factory.mktemp(name)
-    shutil.copytree(released, root, dirs_exist_ok=True)
-    return root
+def student(home, *args, exchange):
+    """A student's nbgrader command, run in their home folder with their own caches."""
+    env = clean_env(HOME=str(home), JUPYTER_DATA_DIR=str(home / ".jupyter-data"))
+    return nbgrader(home, *args, "--course", COURSE_ID, f"--Exchange.root={exchange}", env=env)
 
 
 def read_nb(path):
@@ -81,27 +92,31 @@ def source_nb(name):
     return read_nb(osp.join(REPO, "solutions", assignment, name + ".ipynb"))
 
 
-def with_answer(name, **answers):
-    """The reference solution of notebook `name` with some answer cells (by grade_id) replaced."""
+def released_nb(name):
+    assignment = "ps1" if name in ASSIGNMENTS["ps1"] else "ps2"
+    return read_nb(osp.join(REPO, "exercises", assignment, name + ".ipynb"))
+
+
+def with_answers(name, answers, before_check=None):
+    """The reference solution of notebook `name`, some answer cells (by grade_id) replaced; and,
+    with before_check, a cell of the student's own inserted just before the learning check."""
     nb = source_nb(name)
+    answers = dict(answers)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in answers:
             cell.source = answers.pop(grade_id)
     assert not answers, f"no such cells in {name}: {list(answers)}"
+    if before_check:
+        index = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells].index(LEARNING_CHECKS[name])
+        nb.cells.insert(index, nbformat.v4.new_code_cell(before_check))
     return nb
 
 
-def submit(course, assignment, student, notebooks):
-    folder = course / "submitted" / student / assignment
+def write_notebooks(folder, notebooks):
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, str(folder / (name + ".ipynb")))
-
-
-def autograde(course, assignment, budget="small"):
-    """Grade every submission of `assignment` in this course directory."""
-    return nbgrader(course, "autograde", assignment, "--force", budget=budget)
 
 
 def gradebook(course):
@@ -110,16 +125,364 @@ def gradebook(course):
     return Gradebook("sqlite:///" + str(course / "gradebook.db"))
 
 
-def notebook_score(course, assignment, student, name):
+def scores(course, assignment, student_id):
+    """{notebook: autograded score} and {(notebook, grade_id): score} of one student's submission."""
     with gradebook(course) as gb:
-        return gb.find_submission_notebook(name, assignment, student).score
+        submission = gb.find_submission(assignment, student_id)
+        notebooks = {nb.name: nb.score for nb in submission.notebooks}
+        cells = {(nb.name, grade.name): grade.score for nb in submission.notebooks for grade in nb.grades}
+    return notebooks, cells
 
 
-def cell_score(course, assignment, student, name, grade_id):
-    with gradebook(course) as gb:
-        return gb.find_grade(grade_id, name, assignment, student).score
+def autograded(course, assignment, student_id, name):
+    return read_nb(course / "autograded" / student_id / assignment / (name + ".ipynb"))
 
 
+def cell_text(nb, grade_id):
+    """The outputs of one cell as text (streams, results, error names and messages)."""
+    cell = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    assert len(cell) == 1, grade_id
+    parts = []
+    for out in cell[0].get("outputs", []):
+        parts += [out.get("text", ""), str(out.get("data", {}).get("text/plain", "")),
+                  out.get("ename", ""), out.get("evalue", "")]
+    return "\n".join(parts)
+
+
+def results_of_a_full_run(folder, experiment):
+    """What ps2's training cell saves after a full run (small synthetic tables with its columns)."""
+    rows = []
+    if experiment == "ex2_1":
+        for v_iters in (0, 80):
+            for seed in (0, 10, 20):
+                for epoch in range(3):
+                    rows.append(dict(Epoch=epoch, TotalEnvInteracts=4000 * (epoch + 1), AverageEpRet=100 + epoch * v_iters,
+                                     LossV=50.0 / (1 + v_iters), train_v_iters=v_iters, seed=seed))
+        note = dict(train_v_iters=[0, 80])
+    else:
+        for name in ("library", "notebook"):
+            for seed in (0, 10, 20):
+                for epoch in range(3):
+                    rows.append(dict(Epoch=epoch, TotalEnvInteracts=5000 * (epoch + 1), AverageQVals=epoch,
+                                     AverageTestEpRet=(500 if name == "library" else 50) * epoch,
+                                     actor_critic=name, seed=seed))
+        note = dict(actor_critics=["library", "notebook"])
+    run = folder / "results" / experiment / "2026-01-01_12-00-00"
+    run.mkdir(parents=True)
+    with open(run / "progress.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    note.update(experiment=experiment, budget="full", epochs=3, steps_per_epoch=4000, seeds=[0, 10, 20],
+                seconds=600.0, finished="2026-01-01 12:00:00")
+    (run / "run.json").write_text(json.dumps(note))
+
+
+def shrink_learning_checks(course):
+    """Make the learning checks of a course copy tiny (for classes that test other things)."""
+    for name, line, small in [(NB12, "EPOCHS, STEPS_PER_EPOCH, BAR, SEEDS = 12, 2000, 40.0, (0, 1)",
+                               "EPOCHS, STEPS_PER_EPOCH, BAR, SEEDS = 1, 200, -1.0, (0,)"),
+                              (NB13, "EPOCHS, STEPS_PER_EPOCH, BAR, SEEDS = 6, 1000, 40.0, (0, 1)",
+                               "EPOCHS, STEPS_PER_EPOCH, BAR, SEEDS = 1, 200, -1.0, (0,)")]:
+        path = course / "solutions" / "ps1" / (name + ".ipynb")
+        nb = read_nb(path)
+        check = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == LEARNING_CHECKS[name]][0]
+        assert check.source.count(line) == 1, f"{name}: the learning check's budget line changed; update this test"
+        check.source = check.source.replace(line, small)
+        nbformat.write(nb, str(path))
+
+
+def new_course(root):
+    root.mkdir(parents=True)
+    shutil.copytree(osp.join(REPO, "solutions"), root / "solutions")
+    shutil.copy(osp.join(REPO, "nbgrader_config.py"), root)
+    return root
+
+
+def run_side_by_side(chains, workers=2):
+    """Run chains of (cwd, args, env) nbgrader jobs, `workers` chains at a time; the jobs of a chain
+    run one after another (each chain works in its own course folder and gradebook)."""
+    def run_chain(chain):
+        for cwd, args, env in chain:
+            nbgrader(cwd, *args, env=env)
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(run_chain, chain) for chain in chains]:
+            future.result()
+
+
+# ----------------------------------------------------------------------------------------------
+# The three classes, prepared and graded once for the whole module
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def classes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("classes")
+    exchange = root / "exchange"
+    exchange.mkdir()
+    homes = {name: root / "home" / name for name in ("alice", "bob")}
+    for home in homes.values():
+        home.mkdir(parents=True)
+
+    # --- the exchange class: release, fetch, work, submit, collect -------------------------------
+    course = new_course(root / "course")
+    nbgrader(course, "generate_assignment", "*", "--force")   # both assignments
+    for assignment in ASSIGNMENTS:
+        nbgrader(course, "release_assignment", assignment, f"--Exchange.root={exchange}")
+    for name, home in homes.items():
+        for assignment in ASSIGNMENTS:
+            student(home, "fetch_assignment", assignment, exchange=exchange)
+    alice, bob = homes["alice"], homes["bob"]
+    for assignment, names in ASSIGNMENTS.items():      # alice: the reference solutions
+        write_notebooks(alice / assignment, {name: source_nb(name) for name in names})
+    results_of_a_full_run(alice / "ps2", "ex2_1")       # ... and the results of her full ps2 runs
+    results_of_a_full_run(alice / "ps2", "ex2_2")
+    (alice / "ps2" / "data" / "ex2_1").mkdir(parents=True)  # full logs: never collected
+    (alice / "ps2" / "data" / "ex2_1" / "model.pt").write_bytes(b"0" * 1000)
+    for name, home in homes.items():                    # bob hands in the release as fetched
+        for assignment in ASSIGNMENTS:
+            student(home, "submit", assignment, "--student", name, exchange=exchange)
+    for assignment in ASSIGNMENTS:
+        nbgrader(course, "collect", assignment, f"--Exchange.root={exchange}")
+
+    # --- the zip class: archives as downloaded from an LMS ---------------------------------------
+    zipped = new_course(root / "zipped")
+    nbgrader(zipped, "generate_assignment", "*", "--force")
+    carol = {NB11: source_nb(NB11),
+             **{name: with_answers(name, answers, before_check=sub.NAME_TRICKS) for name, answers in sub.TRICKS.items()}}
+    for assignment in ASSIGNMENTS:
+        archive = zipped / "downloaded" / assignment / "archive"
+        archive.mkdir(parents=True)
+        # alice zipped her assignment folder itself; carol its contents, with a Mac's extra files
+        with zipfile.ZipFile(archive / "alice.zip", "w") as z:
+            for path in sorted((alice / assignment).rglob("*")):
+                if path.is_file():
+                    z.write(path, osp.join(assignment, path.relative_to(alice / assignment)))
+        with zipfile.ZipFile(archive / "carol.zip", "w") as z:
+            for name in ASSIGNMENTS[assignment]:
+                nb = carol.get(name, released_nb(name))
+                z.writestr(name + ".ipynb", nbformat.writes(nb))
+                z.writestr(f"__MACOSX/._{name}.ipynb", "resource fork")
+            z.writestr(".ipynb_checkpoints/notes-checkpoint.ipynb", "{}")
+        nbgrader(zipped, "zip_collect", assignment)
+
+    # --- the mistakes class ----------------------------------------------------------------------
+    mistakes = new_course(root / "mistakes")
+    shrink_learning_checks(mistakes)
+    nbgrader(mistakes, "generate_assignment", "*", "--force")
+    submitted = {assignment: mistakes / "submitted" for assignment in ASSIGNMENTS}
+    for student_id, (name, answers, _) in {**sub.MISTAKES, **sub.LIBRARY_ANSWERS, **sub.MISTAKES_PS2}.items():
+        assignment = "ps1" if name in ASSIGNMENTS["ps1"] else "ps2"
+        write_notebooks(submitted[assignment] / student_id / assignment, {name: with_answers(name, answers)})
+    write_notebooks(submitted["ps1"] / "alternatives" / "ps1", {NB11: with_answers(NB11, sub.ALTERNATIVE_1_1),
+                                                         NB12: with_answers(NB12, sub.ALTERNATIVES_1_2["alt2"]),
+                                                         NB13: with_answers(NB13, sub.ALTERNATIVES_1_3["alt2"])})
+    write_notebooks(submitted["ps1"] / "alternatives1" / "ps1", {NB12: with_answers(NB12, sub.ALTERNATIVES_1_2["alt1"]),
+                                                          NB13: with_answers(NB13, sub.ALTERNATIVES_1_3["alt1"])})
+    write_notebooks(submitted["ps2"] / "alternatives" / "ps2", {NB22: with_answers(NB22, sub.ALTERNATIVE_2_2)})
+    write_notebooks(submitted["ps2"] / "infinite_loop" / "ps2", {NB22: with_answers(NB22, sub.INFINITE_LOOP_CHECKER)})
+    wrong = sub.ll("    return torch.zeros(x.shape[0])")   # right shape, wrong values
+    edited, deleted = with_answers(NB11, wrong), with_answers(NB11, wrong)
+    for cell in edited.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "pass  # tests removed by the student"
+    deleted.cells = [c for c in deleted.cells if not c.metadata.get("nbgrader", {}).get("grade")]
+    write_notebooks(submitted["ps1"] / "edited_tests" / "ps1", {NB11: edited})
+    write_notebooks(submitted["ps1"] / "deleted_tests" / "ps1", {NB11: deleted})
+
+    # --- every autograde, two at a time ----------------------------------------------------------
+    # The exchange class is graded first, one process per student at once on its one gradebook, as
+    # the README's "Time for a class" grades two students at a time.
+    grader_in_ci = clean_env(CI="true", SPINUP_BUDGET="small")
+    run_side_by_side([[(course, ["autograde", "*", "--student", "alice"], None)],
+                      [(course, ["autograde", "*", "--student", "bob"], None)],
+                      [(zipped, ["autograde", "*"], grader_in_ci)], [(mistakes, ["autograde", "*"], None)]])
+
+    # --- the exchange class: manual grades, feedback, export ---------------------------------------
+    with gradebook(course) as gb:   # what the formgrader saves when the instructor grades by hand
+        for name, cells in MANUAL_POINTS.items():
+            for grade_id, points in cells.items():
+                for student_id, score in (("alice", points), ("bob", 0)):
+                    grade = gb.find_grade(grade_id, name, "ps2", student_id)
+                    grade.manual_score = score
+                    comment = gb.find_comment(grade_id, name, "ps2", student_id)
+                    comment.manual_comment = f"COMMENT-{student_id}-{grade_id}"
+        gb.db.commit()
+    nbgrader(course, "generate_feedback", "*")
+    for assignment in ASSIGNMENTS:
+        nbgrader(course, "release_feedback", assignment, f"--Exchange.root={exchange}")
+        for name, home in homes.items():
+            student(home, "fetch_feedback", assignment, "--student", name, exchange=exchange)
+    nbgrader(course, "export", "--to", "grades.csv")
+    nbgrader(zipped, "generate_feedback", "*")
+    return dict(course=course, zipped=zipped, mistakes=mistakes, homes=homes, exchange=exchange)
+
+
+# ----------------------------------------------------------------------------------------------
+# The round trip
+# ----------------------------------------------------------------------------------------------
+def test_exchange_round_trip_grades_and_returns_feedback(classes):
+    course, homes = classes["course"], classes["homes"]
+    for assignment, names in ASSIGNMENTS.items():
+        alice, _ = scores(course, assignment, "alice")
+        bob, _ = scores(course, assignment, "bob")
+        for name in names:
+            manual = sum(MANUAL_POINTS.get(name, {}).values())
+            assert alice[name] == AUTO_POINTS[name] + manual, (assignment, name, alice)
+            assert bob[name] == 0, (assignment, name, bob)
+        for student_id, home in homes.items():
+            fetched = list((home / assignment / "feedback").rglob("*.html"))
+            assert sorted(p.stem for p in fetched) == sorted(names), (student_id, assignment, fetched)
+    # the manual grades and comments reach the students' feedback
+    html = feedback_text(next((homes["alice"] / "ps2" / "feedback").rglob(NB22 + ".html")))
+    assert "COMMENT-alice-ex2_2_explanation" in html
+    with open(course / "grades.csv") as f:
+        rows = {(r["assignment"], r["student_id"]): float(r["score"]) for r in csv.DictReader(f)}
+    assert rows[("ps1", "alice")] == 26 and rows[("ps2", "alice")] == 15
+    assert rows[("ps1", "bob")] == 0 and rows[("ps2", "bob")] == 0
+
+
+def test_ps2_is_graded_on_the_students_own_results(classes):
+    course = classes["course"]
+    collected = course / "submitted" / "alice" / "ps2"
+    assert len(list((collected / "results").rglob("progress.csv"))) == 2
+    assert not (collected / "data").exists(), "the full logs in data/ must not be collected"
+    for name, plot in ((NB21, "ex2_1_plot"), (NB22, "ex2_2_plot")):
+        train = "ex2_1_train" if name == NB21 else "ex2_2_train"
+        alice, bob = autograded(course, "ps2", "alice", name), autograded(course, "ps2", "bob", name)
+        assert "no training here" in cell_text(alice, train) and "took" not in cell_text(alice, train)
+        text = cell_text(alice, plot)
+        assert "Results of the run saved 2026-01-01 12:00:00" in text and "nothing is retrained" in text
+        assert any("image/png" in out.get("data", {}) for c in alice.cells for out in c.get("outputs", [])
+                   if c.metadata.get("nbgrader", {}).get("grade_id") == plot), "the plot of the student's results"
+        assert "NO RESULTS" in cell_text(bob, plot) and "none was handed in" in cell_text(bob, plot)
+
+
+def feedback_text(path):
+    """The text a student reads in a feedback file (HTML tags removed)."""
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_feedback_keeps_the_hidden_tests_hidden(classes):
+    homes = classes["homes"]
+    for assignment, names in ASSIGNMENTS.items():
+        for name in names:
+            html = feedback_text(next((homes["bob"] / assignment / "feedback").rglob(name + ".html")))
+            for secret in ("BEGIN HIDDEN TESTS", "reference_log_likelihood", "forward_by_hand", "calls_to",
+                           "ReferenceQFunction", "ReferenceDistribution", "SqueezeAll"):
+                assert secret not in html, f"{name}'s feedback shows {secret!r}"
+    # what the student needs is still there: the visible tests and the failed tests' messages
+    html = feedback_text(next((homes["bob"] / "ps1" / "feedback").rglob(NB11 + ".html")))
+    assert "NotImplementedError" in html and "assert torch.is_tensor(out)" in html
+    assert "---> 13 raise NotImplementedError()" in html   # the frame of the student's own code is kept
+
+
+def test_zip_collect_grades_two_archives_and_writes_feedback(classes):
+    zipped = classes["zipped"]
+    for assignment, names in ASSIGNMENTS.items():
+        collected = sorted(p.name for p in (zipped / "submitted" / "carol" / assignment).glob("*.ipynb"))
+        assert collected == sorted(n + ".ipynb" for n in names)   # no __MACOSX or checkpoint copies
+    for student_id in ("alice", "carol"):
+        for assignment, names in ASSIGNMENTS.items():
+            fed = sorted(p.stem for p in (zipped / "feedback" / student_id / assignment).glob("*.html"))
+            assert fed == sorted(names), (student_id, assignment, fed)
+    assert len(list((zipped / "submitted" / "alice" / "ps2" / "results").rglob("run.json"))) == 2
+    alice, _ = scores(zipped, "ps2", "alice")
+    assert alice == {NB21: AUTO_POINTS[NB21], NB22: AUTO_POINTS[NB22]}
+    carol, cells = scores(zipped, "ps1", "carol")
+    assert carol[NB11] == AUTO_POINTS[NB11]
+
+
+def test_grading_in_ci_gives_the_same_grades(classes):
+    """CI=true and SPINUP_BUDGET=small in the grader's environment change no grade."""
+    manual = {(name, grade_id) for name, cells in MANUAL_POINTS.items() for grade_id in cells}
+    for assignment in ASSIGNMENTS:   # (the exchange class's written answers were graded by hand)
+        plain = {cell: score for cell, score in scores(classes["course"], assignment, "alice")[1].items() if cell not in manual}
+        in_ci = {cell: score for cell, score in scores(classes["zipped"], assignment, "alice")[1].items() if cell not in manual}
+        assert plain == in_ci
+        assert all(score == AUTO_POINTS[name] for name, score in scores(classes["zipped"], assignment, "alice")[0].items())
+
+
+def test_no_trick_earns_the_learning_points(classes):
+    """carol's 1.2 policy and 1.3 losses cannot learn; she tries every trick: environment variables
+    (SPINUP_BUDGET, CI, NBGRADER_EXECUTION), a rebound budget helper, and her own cell rebinding the
+    check's names (CHECK, BAR, SEEDS, learning_check, learning_score, run_td3, max...), graded with
+    CI=true in the grader's environment. The checks still run their full budget, on both seeds."""
+    zipped = classes["zipped"]
+    _, cells = scores(zipped, "ps1", "carol")
+    for name, grade_id in LEARNING_CHECKS.items():
+        assert cells[(name, grade_id)] == 0, f"{name}: a trick earned the learning check's points"
+        text = cell_text(autograded(zipped, "ps1", "carol", name), grade_id)
+        assert "seed 1: score" in text and "bar 40.0" in text, text[-2000:]
+    ppo_epochs = re.search(r"seed 0: AverageEpRet per epoch \[([^\]]*)\]", cell_text(autograded(zipped, "ps1", "carol", NB12),
+                                                                                  "ex1_2_learning_check"))
+    assert ppo_epochs and len(ppo_epochs.group(1).split(",")) == 12, "the full 12 epochs"
+
+
+# ----------------------------------------------------------------------------------------------
+# Mistakes, their messages, answers that import the library's, and correct answers
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("student_id", sorted(sub.MISTAKES))
+def test_a_classic_mistake_costs_its_own_points_and_names_itself(classes, student_id):
+    mistakes = classes["mistakes"]
+    name, _, failing = sub.MISTAKES[student_id]
+    _, cells = scores(mistakes, "ps1", student_id)
+    graded = autograded(mistakes, "ps1", student_id, name)
+    for (notebook, grade_id), score in cells.items():
+        if notebook != name:
+            continue
+        if grade_id in failing:
+            assert score == 0, f"{grade_id} gave {score} points to {student_id}"
+            message = cell_text(graded, grade_id)
+            assert failing[grade_id] in message, f"{grade_id}'s message does not name the mistake:\n{message[-800:]}"
+            assert re.search(r"[Cc]hapter 0\d|formula above|Part 3 above", message), "no section to reread"
+        elif name != NB11:   # the other pieces (or aspects) keep their points; 1.1 is a single formula
+            assert score > 0, f"{student_id}: {grade_id} lost its points to another piece's mistake"
+
+
+@pytest.mark.parametrize("student_id", sorted({**sub.LIBRARY_ANSWERS, **sub.MISTAKES_PS2}))
+def test_answers_importing_the_library_and_ps2_mistakes_lose_points(classes, student_id):
+    name, _, failing = {**sub.LIBRARY_ANSWERS, **sub.MISTAKES_PS2}[student_id]
+    assignment = "ps1" if name in ASSIGNMENTS["ps1"] else "ps2"
+    _, cells = scores(classes["mistakes"], assignment, student_id)
+    for grade_id in failing:
+        assert cells[(name, grade_id)] == 0, f"{student_id} kept the points of {grade_id}"
+
+
+def test_correct_answers_written_another_way_get_full_marks(classes):
+    for student_id, assignment, names in (("alternatives", "ps1", ASSIGNMENTS["ps1"]), ("alternatives1", "ps1", [NB12, NB13]),
+                                          ("alternatives", "ps2", [NB22])):
+        notebooks, _ = scores(classes["mistakes"], assignment, student_id)
+        for name in names:
+            assert notebooks[name] == AUTO_POINTS[name], (student_id, name, notebooks[name])
+
+
+@pytest.mark.parametrize("student_id", ["edited_tests", "deleted_tests"])
+def test_edited_or_deleted_test_cells_are_restored(classes, student_id):
+    # A wrong answer that returns the right shape: only the shape test passes.
+    mistakes = classes["mistakes"]
+    notebooks, cells = scores(mistakes, "ps1", student_id)
+    assert notebooks[NB11] == 1
+    assert cells[(NB11, "ex1_1_test_values")] == 0 and cells[(NB11, "ex1_1_test_gradient")] == 0
+    restored = [c for c in autograded(mistakes, "ps1", student_id, NB11).cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_1_test_values"]
+    assert len(restored) == 1 and "reference_log_likelihood" in restored[0].source  # hidden part included
+
+
+def test_infinite_loop_is_cut_off_and_the_rest_is_graded(classes):
+    mistakes = classes["mistakes"]
+    _, cells = scores(mistakes, "ps2", "infinite_loop")
+    assert cells[(NB22, "ex2_2_test_check_q")] == 0 and cells[(NB22, "ex2_2_test_fixed_q")] == 3
+    graded = autograded(mistakes, "ps2", "infinite_loop", NB22)
+    outputs = json.dumps([c.get("outputs", []) for c in graded.cells])
+    assert "CellTimeoutError" in outputs or "KeyboardInterrupt" in outputs
+    assert "NO RESULTS" in cell_text(graded, "ex2_2_plot")  # ... and the cells after it ran
+
+
+# ----------------------------------------------------------------------------------------------
+# Releases, sources and the student edition
+# ----------------------------------------------------------------------------------------------
 def strip_volatile(nb):
     """What matters in a released notebook: cells (type, id, source, metadata) and metadata."""
     return dict(metadata=nb.metadata, nbformat=(nb.nbformat, nb.nbformat_minor),
@@ -127,12 +490,9 @@ def strip_volatile(nb):
                        for c in nb.cells])
 
 
-# ----------------------------------------------------------------------------------------------
-# Release and contract
-# ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
-def test_committed_release_matches_generate_assignment(released, assignment):
-    course = released
+def test_committed_release_matches_generate_assignment(classes, assignment):
+    course = classes["course"]
     committed = sorted(f for f in os.listdir(osp.join(REPO, "exercises", assignment)) if f.endswith(".ipynb"))
     generated = sorted(f for f in os.listdir(course / "exercises" / assignment) if f.endswith(".ipynb"))
     assert committed == generated == sorted(n + ".ipynb" for n in ASSIGNMENTS[assignment])
@@ -149,37 +509,24 @@ def test_sources_follow_the_contract():
                 NB13: ["ex1_3_td3_losses"], NB21: ["ex2_1_gae"], NB22: ["ex2_2_fixed_q", "ex2_2_check_q"]}
     for name, answer_ids in expected.items():
         nb = source_nb(name)
-        autograded = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                      if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
-        assert autograded == answer_ids, name
-        assert nb.metadata == {"kernelspec": KERNELSPEC, "language_info": LANGUAGE_INFO}
+        autograded_answers = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+        assert autograded_answers == answer_ids, name
+        assert nb.metadata == {"kernelspec": normalize_notebooks.KERNELSPEC,
+                               "language_info": normalize_notebooks.LANGUAGE_INFO}
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{name} has outputs"
-    for name in (NB21, NB22):   # each ps2 exercise has a manually graded written answer
-        assert any(c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")
-                   for c in source_nb(name).cells)
+    for name, cells in MANUAL_POINTS.items():   # each ps2 exercise has manually graded written answers
+        written = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in source_nb(name).cells
+                   if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")}
+        assert written == cells
 
 
-# ----------------------------------------------------------------------------------------------
-# Reference solutions and the blank release
-# ----------------------------------------------------------------------------------------------
-def test_reference_solutions_get_full_marks(released, tmp_path_factory):
-    """The reference solutions, with the learning checks at their FULL budget (the real bars)."""
-    course = course_copy(released, tmp_path_factory, "reference")
-    for assignment, names in ASSIGNMENTS.items():
-        submit(course, assignment, "reference", {name: source_nb(name) for name in names})
-        autograde(course, assignment, budget="full")
-        for name in names:
-            assert notebook_score(course, assignment, "reference", name) == AUTO_POINTS[name], name
-
-
-def test_blank_release_gets_zero(released, tmp_path_factory):
-    course = course_copy(released, tmp_path_factory, "blank")
-    for assignment, names in ASSIGNMENTS.items():
-        released = {name: read_nb(osp.join(REPO, "exercises", assignment, name + ".ipynb")) for name in names}
-        submit(course, assignment, "blank", released)
-        autograde(course, assignment)
-        for name in names:
-            assert notebook_score(course, assignment, "blank", name) == 0, name
+def test_release_of_2_2_gives_the_bug_no_name():
+    text = "\n".join(c.source for c in released_nb(NB22).cells)
+    for hint in ("(batch, 1)", "(B, 1)", "(B,1)", "squeeze", "MLPQFunction)", "core.MLPQFunction", "Bugged", "B = 1"):
+        assert hint not in text, f"the release of 2.2 says {hint!r}"
+    with open(osp.join(REPO, "spinup_lib", "core.py")) as f:
+        assert "exercise" not in f.read().lower()
 
 
 def test_validate_tells_a_student_whether_the_tests_pass():
@@ -191,233 +538,85 @@ def test_validate_tells_a_student_whether_the_tests_pass():
     assert blank.get("failed"), "validating the blank release must report failing cells"
 
 
-# ----------------------------------------------------------------------------------------------
-# Wrong submissions (one per classic mistake) and correct ones written another way
-# ----------------------------------------------------------------------------------------------
-LL = "def gaussian_likelihood(x, mu, log_std):\n"
-WRONG_PS1 = {
-    # 1.1
-    "ll_missing_half": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    return (-(((x - mu) / torch.exp(log_std)) ** 2 + 2 * log_std + math.log(2 * math.pi))).sum(-1)"))),
-    "ll_missing_log_2pi": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    return (-0.5 * (((x - mu) / torch.exp(log_std)) ** 2 + 2 * log_std)).sum(-1)"))),
-    "ll_std_for_variance": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    return (-0.5 * ((x - mu) ** 2 / torch.exp(log_std) + 2 * log_std + math.log(2 * math.pi))).sum(-1)"))),
-    "ll_log_std_as_std": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    std = log_std\n"
-        "    return (-0.5 * (((x - mu) / std) ** 2 + 2 * torch.log(std.abs()) + math.log(2 * math.pi))).sum(-1)"))),
-    "ll_no_sum": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    return -0.5 * (((x - mu) / torch.exp(log_std)) ** 2 + 2 * log_std + math.log(2 * math.pi))"))),
-    "ll_sum_over_batch": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    return (-0.5 * (((x - mu) / torch.exp(log_std)) ** 2 + 2 * log_std + math.log(2 * math.pi))).sum()"))),
-    "ll_not_differentiable": (NB11, dict(ex1_1_gaussian_likelihood=LL + (
-        "    import numpy as np\n"
-        "    x, mu, log_std = (t.detach().numpy() for t in (x, mu, log_std))\n"
-        "    out = (-0.5 * (((x - mu) / np.exp(log_std)) ** 2 + 2 * log_std + np.log(2 * np.pi))).sum(-1)\n"
-        "    return torch.as_tensor(out)"))),
-    # 1.2
-    "pi_log_std_not_trainable": (NB12, dict(ex1_2_actor=(
-        "class MLPGaussianActor(nn.Module):\n"
-        "    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):\n"
-        "        super().__init__()\n"
-        "        self.log_std = torch.full((act_dim,), -0.5)\n"
-        "        self.mu_net = mlp([obs_dim, *hidden_sizes, act_dim], activation)\n"
-        "    def forward(self, obs, act=None):\n"
-        "        pi = DiagonalGaussianDistribution(self.mu_net(obs), self.log_std)\n"
-        "        return pi, None if act is None else pi.log_prob(act)"))),
-    "pi_log_std_at_zero": (NB12, dict(ex1_2_actor=(
-        "class MLPGaussianActor(nn.Module):\n"
-        "    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):\n"
-        "        super().__init__()\n"
-        "        self.log_std = nn.Parameter(torch.zeros(act_dim))\n"
-        "        self.mu_net = mlp([obs_dim, *hidden_sizes, act_dim], activation)\n"
-        "    def forward(self, obs, act=None):\n"
-        "        pi = DiagonalGaussianDistribution(self.mu_net(obs), self.log_std)\n"
-        "        return pi, None if act is None else pi.log_prob(act)"))),
-    "pi_sample_ignores_std": (NB12, dict(ex1_2_sample=(
-        "class DiagonalGaussianDistribution:\n"
-        "    def __init__(self, mu, log_std):\n"
-        "        self.mu, self.log_std = mu, log_std\n"
-        "    def sample(self):\n"
-        "        return self.mu + torch.randn_like(self.mu)\n"
-        "    def log_prob(self, value):\n"
-        "        return torch.distributions.Normal(self.mu, self.log_std.exp()).log_prob(value).sum(-1)\n"
-        "    def entropy(self):\n"
-        "        return (0.5 + 0.5 * math.log(2 * math.pi) + self.log_std + 0 * self.mu).sum(-1)"))),
-    "pi_mlp_squashes_output": (NB12, dict(ex1_2_mlp=(
-        "def mlp(sizes, activation, output_activation=nn.Identity):\n"
-        "    layers = []\n"
-        "    for n_in, n_out in zip(sizes[:-1], sizes[1:]):\n"
-        "        layers += [nn.Linear(n_in, n_out), activation()]\n"
-        "    return nn.Sequential(*layers)"))),
-}
-TD3_Q = "def compute_loss_q(data, ac, ac_targ, gamma, target_noise, noise_clip, act_limit):\n"
-TD3_PI = "\n\ndef compute_loss_pi(data, ac):\n    return -ac.q1(data['obs'], ac.pi(data['obs'])).mean()\n"
+def test_an_instructors_own_runs_never_reach_the_release(tmp_path):
+    """The source folder's INSTRUCTOR_SOURCE.md sends ps2's results to instructor_runs/, which nbgrader
+    never copies; a student's folder (no such file) keeps them in results/, which it collects."""
+    course = new_course(tmp_path / "course")
+    setup = [c.source for c in source_nb(NB21).cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex2_1_setup"][0]
+    program = setup + "\nprint(save_results('ex2_1', pd.DataFrame({'AverageEpRet': [1.0]}), {'budget': 'full'}))\n"
+    source_folder, student_folder = course / "solutions" / "ps2", tmp_path / "student"
+    student_folder.mkdir()
+    saved = {}
+    for folder in (source_folder, student_folder):
+        result = subprocess.run([sys.executable, "-c", program], cwd=folder, env=clean_env(), capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        saved[folder] = result.stdout.strip().splitlines()[-1]
+    assert saved[source_folder].startswith("instructor_runs") and saved[student_folder].startswith("results")
+    (source_folder / "data" / "ex2_1").mkdir(parents=True)
+    (source_folder / "data" / "ex2_1" / "progress.txt").write_text("logs")
+    nbgrader(course, "generate_assignment", "ps2", "--force")
+    released = sorted(str(p.relative_to(course / "exercises" / "ps2")) for p in (course / "exercises" / "ps2").rglob("*"))
+    assert released == sorted([".gitignore", NB21 + ".ipynb", NB22 + ".ipynb"]), released
 
 
-def td3_losses(target_action="torch.clamp(pi_targ + epsilon, -act_limit, act_limit)",
-               epsilon="torch.clamp(torch.randn_like(pi_targ) * target_noise, -noise_clip, noise_clip)",
-               pi_targ="ac_targ.pi(o2)", combine="torch.min", mask="(1 - d)", pi_loss=TD3_PI):
-    return (TD3_Q +
-            "    o, a, r, o2, d = data['obs'], data['act'], data['rew'], data['obs2'], data['done']\n"
-            "    q1, q2 = ac.q1(o, a), ac.q2(o, a)\n"
-            "    with torch.no_grad():\n"
-            f"        pi_targ = {pi_targ}\n"
-            f"        epsilon = {epsilon}\n"
-            f"        a2 = {target_action}\n"
-            f"        backup = r + gamma * {mask} * {combine}(ac_targ.q1(o2, a2), ac_targ.q2(o2, a2))\n"
-            "    loss = ((q1 - backup) ** 2).mean() + ((q2 - backup) ** 2).mean()\n"
-            "    return loss, dict(Q1Vals=q1.detach().numpy(), Q2Vals=q2.detach().numpy())" + pi_loss)
+def secret_lines():
+    """Lines of the solutions, hidden tests and model answers (and of the crafted answers)."""
+    secrets = set()
+    for assignment, names in ASSIGNMENTS.items():
+        for name in names:
+            for cell in source_nb(name).cells:
+                meta = cell.metadata.get("nbgrader", {})
+                inside = meta.get("solution") and cell.cell_type == "markdown"   # model answers and rubrics
+                for line in cell.source.splitlines():
+                    if re.search(r"BEGIN (SOLUTION|HIDDEN TESTS)", line):
+                        inside = True
+                    elif re.search(r"END (SOLUTION|HIDDEN TESTS)", line):
+                        inside = meta.get("solution") and cell.cell_type == "markdown"
+                    elif inside:
+                        secrets.add(line.strip())
+    with open(osp.join(TESTS, "exercise_submissions.py")) as f:
+        secrets |= {line.strip() for line in f if line.strip().startswith(('"', "'", "    "))}
+    return {line for line in secrets if len(line) >= 12 and not line.startswith("#")}
 
 
-WRONG_PS1.update({
-    "td3_no_smoothing": (NB13, dict(ex1_3_td3_losses=td3_losses(epsilon="0.0"))),
-    "td3_unclipped_noise": (NB13, dict(ex1_3_td3_losses=td3_losses(epsilon="torch.randn_like(pi_targ) * target_noise"))),
-    "td3_no_target_action_clip": (NB13, dict(ex1_3_td3_losses=td3_losses(target_action="pi_targ + epsilon"))),
-    "td3_max_not_min": (NB13, dict(ex1_3_td3_losses=td3_losses(combine="torch.max"))),
-    "td3_no_done_mask": (NB13, dict(ex1_3_td3_losses=td3_losses(mask="1"))),
-    "td3_online_actor_in_target": (NB13, dict(ex1_3_td3_losses=td3_losses(pi_targ="ac.pi(o2)"))),
-    "td3_policy_loss_sign": (NB13, dict(ex1_3_td3_losses=td3_losses(
-        pi_loss=TD3_PI.replace("return -ac.q1", "return ac.q1")))),
-})
-
-# Correct answers written another way: they must get full marks.
-ALTERNATIVES_PS1 = {
-    NB11: dict(ex1_1_gaussian_likelihood=LL + (
-        "    total = 0\n"
-        "    for i in range(x.shape[-1]):\n"
-        "        total = total + torch.distributions.Normal(mu[:, i], torch.exp(log_std[..., i])).log_prob(x[:, i])\n"
-        "    return total")),
-    NB12: dict(
-        ex1_2_mlp=(
-            "def mlp(sizes, activation, output_activation=nn.Identity):\n"
-            "    n = len(sizes) - 1\n"
-            "    return nn.Sequential(*[m for j in range(n) for m in\n"
-            "                           (nn.Linear(sizes[j], sizes[j + 1]), (activation if j < n - 1 else output_activation)())])"),
-        ex1_2_sample=(
-            "class DiagonalGaussianDistribution:\n"
-            "    def __init__(self, mu, log_std):\n"
-            "        self.mu, self.log_std = mu, log_std\n"
-            "    def sample(self):\n"
-            "        return torch.normal(self.mu, torch.exp(self.log_std).expand_as(self.mu))\n"
-            "    def log_prob(self, value):\n"
-            "        dist = torch.distributions.Normal(self.mu, torch.exp(self.log_std))\n"
-            "        return torch.distributions.Independent(dist, 1).log_prob(value)\n"
-            "    def entropy(self):\n"
-            "        return (0.5 + 0.5 * math.log(2 * math.pi) + self.log_std + 0 * self.mu).sum(-1)")),
-    NB13: dict(ex1_3_td3_losses=td3_losses(
-        epsilon="torch.normal(0.0, target_noise, size=pi_targ.shape).clamp(-noise_clip, noise_clip)",
-        target_action="(pi_targ + epsilon).clamp(min=-act_limit, max=act_limit)", combine="torch.minimum")),
-}
-
-# ps1 submissions whose test cells were edited or deleted: the tests still run.
-def edited_test_cell():
-    nb = with_answer(NB11, ex1_1_gaussian_likelihood=LL + "    return torch.zeros(x.shape[0])")
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade"):
-            cell.source = "pass  # tests removed by the student"
-    return nb
+def shown_lines():
+    """Lines the course, the library and the releases show anyway."""
+    shown = set()
+    for folder in ("course", "spinup_lib", "exercises"):
+        for path in [p for ext in ("*.py", "*.ipynb", "*.md") for p in __import__("pathlib").Path(REPO, folder).rglob(ext)]:
+            if path.suffix == ".ipynb":
+                text = "\n".join(c.source for c in read_nb(path).cells)
+            else:
+                text = path.read_text(encoding="utf-8")
+            shown |= {line.strip() for line in text.splitlines()}
+    return shown
 
 
-def deleted_test_cells():
-    nb = with_answer(NB11, ex1_1_gaussian_likelihood=LL + "    return torch.zeros(x.shape[0])")
-    nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")]
-    return nb
-
-
-@pytest.fixture(scope="module")
-def graded_ps1(released, tmp_path_factory):
-    """Every wrong, alternative and tampered ps1 submission, graded by one autograde call."""
-    course = course_copy(released, tmp_path_factory, "ps1_submissions")
-    for student, (name, answers) in WRONG_PS1.items():
-        submit(course, "ps1", student, {name: with_answer(name, **answers)})
-    submit(course, "ps1", "alternative", {name: with_answer(name, **answers) for name, answers in ALTERNATIVES_PS1.items()})
-    submit(course, "ps1", "edited_tests", {NB11: edited_test_cell()})
-    submit(course, "ps1", "deleted_tests", {NB11: deleted_test_cells()})
-    autograde(course, "ps1")
-    return course
-
-
-@pytest.mark.parametrize("student", sorted(WRONG_PS1))
-def test_each_classic_mistake_loses_points(graded_ps1, student):
-    name = WRONG_PS1[student][0]
-    score = notebook_score(graded_ps1, "ps1", student, name)
-    assert score < AUTO_POINTS[name], f"{student} got full marks ({score})"
-
-
-def test_correct_answers_written_another_way_get_full_marks(graded_ps1):
-    for name in ALTERNATIVES_PS1:
-        assert notebook_score(graded_ps1, "ps1", "alternative", name) == AUTO_POINTS[name], name
-
-
-@pytest.mark.parametrize("student", ["edited_tests", "deleted_tests"])
-def test_edited_or_deleted_test_cells_are_restored(graded_ps1, student):
-    # A wrong answer that returns the right shape: only the shape test passes.
-    assert notebook_score(graded_ps1, "ps1", student, NB11) == 1
-    with gradebook(graded_ps1) as gb:
-        for grade_id in ("ex1_1_test_values", "ex1_1_test_gradient"):
-            assert gb.find_grade(grade_id, NB11, "ps1", student).score == 0
-    graded = read_nb(graded_ps1 / "autograded" / student / "ps1" / (NB11 + ".ipynb"))
-    restored = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1_1_test_values"]
-    # the whole test is back, hidden part included
-    assert len(restored) == 1 and "reference_log_likelihood" in restored[0].source
-
-
-Q_HEAD = ("class MLPQFunction(nn.Module):\n"
-          "    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):\n"
-          "        super().__init__()\n"
-          "        self.q = core.mlp([obs_dim + act_dim, *hidden_sizes, 1], activation)\n"
-          "    def forward(self, obs, act):\n")
-CHECK_HEAD = "def check_q_function(q_function_class):\n"
-WRONG_PS2 = {
-    "q_shape_batch_by_1": (NB22, dict(ex2_2_fixed_q=Q_HEAD + "        return self.q(torch.cat([obs, act], dim=-1))")),
-    "q_squeeze_all": (NB22, dict(ex2_2_fixed_q=Q_HEAD + "        return self.q(torch.cat([obs, act], dim=-1)).squeeze()")),
-    "checker_passes_everything": (NB22, dict(ex2_2_check_q=CHECK_HEAD + "    return None")),
-    "checker_fails_everything": (NB22, dict(ex2_2_check_q=CHECK_HEAD + "    assert False, 'wrong'")),
-    "gae_wrong_discount": (NB21, dict(ex2_1_gae=(
-        "def gae_advantages(rews, vals, gamma, lam):\n"
-        "    deltas = np.asarray(rews) + gamma * np.asarray(vals[1:]) - np.asarray(vals[:-1])\n"
-        "    return core.discounted_cumsum(deltas, gamma)"))),
-}
-ALTERNATIVES_PS2 = {
-    NB22: dict(
-        ex2_2_fixed_q=Q_HEAD + "        return self.q(torch.cat([obs, act], dim=-1))[..., 0]",
-        ex2_2_check_q=CHECK_HEAD + (
-            "    for batch in (5, 1):\n"
-            "        q = q_function_class(3, 2, [8, 8], nn.Tanh)\n"
-            "        if q(torch.rand(batch, 3), torch.rand(batch, 2)).shape != torch.Size([batch]):\n"
-            "            raise AssertionError('bad shape')")),
-}
-
-
-@pytest.fixture(scope="module")
-def graded_ps2(released, tmp_path_factory):
-    """Wrong, alternative and infinite-loop ps2 submissions, graded by one autograde call."""
-    course = course_copy(released, tmp_path_factory, "ps2_submissions")
-    for student, (name, answers) in WRONG_PS2.items():
-        submit(course, "ps2", student, {name: with_answer(name, **answers)})
-    submit(course, "ps2", "alternative", {name: with_answer(name, **answers) for name, answers in ALTERNATIVES_PS2.items()})
-    submit(course, "ps2", "infinite_loop", {NB22: with_answer(NB22, ex2_2_check_q=CHECK_HEAD + "    while True:\n        pass")})
-    autograde(course, "ps2")
-    return course
-
-
-@pytest.mark.parametrize("student", sorted(WRONG_PS2))
-def test_each_ps2_mistake_loses_points(graded_ps2, student):
-    name = WRONG_PS2[student][0]
-    assert notebook_score(graded_ps2, "ps2", student, name) < AUTO_POINTS[name]
-
-
-def test_ps2_answers_written_another_way_get_full_marks(graded_ps2):
-    assert notebook_score(graded_ps2, "ps2", "alternative", NB22) == AUTO_POINTS[NB22]
-
-
-def test_infinite_loop_is_cut_off_and_the_rest_is_graded(graded_ps2):
-    # the looping checker's test cell times out (0 points); the fixed Q function is still graded (3 points)
-    assert cell_score(graded_ps2, "ps2", "infinite_loop", NB22, "ex2_2_test_check_q") == 0
-    assert cell_score(graded_ps2, "ps2", "infinite_loop", NB22, "ex2_2_test_fixed_q") == 3
-    graded = read_nb(graded_ps2 / "autograded" / "infinite_loop" / "ps2" / (NB22 + ".ipynb"))
-    outputs = json.dumps([c.get("outputs", []) for c in graded.cells])
-    assert "CellTimeoutError" in outputs or "KeyboardInterrupt" in outputs
-    # ... and the cells after it ran: the training cell printed its summary
-    assert "six runs of" in outputs
+def test_student_edition_holds_no_answer(tmp_path):
+    out = tmp_path / "edition"
+    result = subprocess.run([sys.executable, osp.join(REPO, "tools", "student_edition.py"), str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert not any(f.startswith("solutions") or "ps2_full_runs" in f or "/results/ex2_" in f for f in files)
+    assert not {"tests/test_exercises.py", "tests/exercise_submissions.py"} & set(files)
+    for wanted in ("README.md", "requirements.txt", "environment.yml", "pyproject.toml", "nbgrader_config.py",
+                   "exercises/README.md", "exercises/ps1/" + NB11 + ".ipynb", "exercises/ps2/" + NB22 + ".ipynb",
+                   "course/01_key_concepts.ipynb", "spinup_lib/core.py", "tests/test_core.py"):
+        assert wanted in files, wanted
+    assert "student edition" in (out / "README.md").read_text()
+    secrets = secret_lines() - shown_lines()
+    assert len(secrets) > 100   # the check has something to find
+    leaks = []
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".py", ".ipynb", ".md", ".txt", ".toml", ".yml", ".cfg", ".json", ""):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            lines = {line.strip() for line in text.splitlines()}
+            if path.suffix == ".ipynb":
+                lines |= {line.strip() for c in read_nb(path).cells for line in c.source.splitlines()}
+            leaks += [f"{path.relative_to(out)}: {line}" for line in lines & secrets]
+    assert not leaks, "the student edition shows answers:\n" + "\n".join(leaks[:20])
+    # and the edition refuses to overwrite an earlier one
+    again = subprocess.run([sys.executable, osp.join(REPO, "tools", "student_edition.py"), str(out)],
+                           capture_output=True, text=True)
+    assert again.returncode != 0 and "already exists" in again.stderr
