@@ -30,6 +30,7 @@ def course(tmp_path):
     folder.mkdir()
     _write_notebook(folder / "00_passes.ipynb", [
         "import os\nprint('budget', os.environ['SPINUP_BUDGET'], 'cwd', os.getcwd())",
+        "print('path', os.environ['PYTHONPATH'])",
     ])
     _write_notebook(folder / "01_fails.ipynb", [
         "x = 1",
@@ -73,8 +74,12 @@ def test_executed_copies_never_go_into_the_course_or_over_earlier_ones(course, t
     assert run_chapters.main(["--course-dir", str(course), "--cell-timeout", "0"]) == 2
 
 
-def test_every_error_is_reported_with_its_cell_and_the_run_goes_on(course, tmp_path, capsys):
+def test_every_error_is_reported_with_its_cell_and_the_run_goes_on(course, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
+    # A relative PYTHONPATH (e.g. PYTHONPATH=. from the repository root) must still mean the same
+    # folder in the kernel, which starts in the chapter's folder.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(["lib", os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     status = run_chapters.main(["--course-dir", str(course), "--output-dir", str(out)])
     printed = capsys.readouterr().out
     assert status == 1
@@ -92,6 +97,7 @@ def test_every_error_is_reported_with_its_cell_and_the_run_goes_on(course, tmp_p
     # The kernel ran in the chapter's folder, with the full budget; cells after a failure still ran.
     passed = nbformat.read(out / "00_passes.ipynb", as_version=4)
     assert f"budget full cwd {course.resolve()}" in passed.cells[1].outputs[0]["text"]
+    assert passed.cells[2].outputs[0]["text"].split()[1].split(os.pathsep)[0] == str(tmp_path / "lib")
     failed = nbformat.read(out / "01_fails.ipynb", as_version=4)
     assert "still ran 1" in failed.cells[4].outputs[0]["text"]
     # The course's own copies are untouched (no outputs written back).

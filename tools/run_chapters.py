@@ -168,6 +168,8 @@ def execute_chapter(path, output_path, budget="full", cell_timeout=None, kernel_
                             interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
                             on_cell_execute=before, on_cell_executed=after)
     env = dict(os.environ, SPINUP_BUDGET=budget)
+    if env.get("PYTHONPATH"):  # the kernel starts in the chapter's folder: relative entries would move
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     errors = []
     start = time.perf_counter()
     try:
