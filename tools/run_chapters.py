@@ -176,9 +176,10 @@ def execute_chapter(path, output_path, budget="full", cell_timeout=None, kernel_
         client.execute(env=env)
     except DeadKernelError as error:
         errors.append((max(cell_seconds, default=-1) + 1, "DeadKernelError", str(error).splitlines()[0]))
+    finally:  # even when stopped with Ctrl-C: what ran so far is worth reading
+        nbformat.write(nb, output_path)
     wall = time.perf_counter() - start
     errors = cell_errors(nb) + errors
-    nbformat.write(nb, output_path)
     slowest = max(cell_seconds.items(), key=lambda item: item[1], default=(None, 0.0))
     return dict(chapter=path.stem, wall_s=wall, cpu_s=cpu["last"], errors=errors, slowest_cell=slowest,
                 failed=bool(errors), executed_copy=str(output_path))
