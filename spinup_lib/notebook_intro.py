@@ -17,8 +17,8 @@ def model_tables(transitions):
     """The arrays of a tabular model given as gymnasium's ``P``: ``P[s][a]`` lists ``(p, s', r, terminated)``.
 
     Returns:
-        expected_reward: shape (S, A), :math:`r(s,a) = \\sum_{s'} P(s'|s,a)\\, R(s,a,s')`.
-        continue_probs: shape (S, A, S), :math:`P_c(s'|s,a) = P(s'|s,a)\\,(1 - d)`: the transitions
+        expected_reward: shape (S, A), r(s, a) = sum over s' of P(s'|s, a) R(s, a, s').
+        continue_probs: shape (S, A, S), P_c(s'|s, a) = P(s'|s, a) (1 - d): only the transitions
             after which the episode goes on (those that end it carry no future value), so that a
             Bellman backup of a value table ``V`` for every pair at once is
             ``expected_reward + gamma * continue_probs @ V``.
@@ -36,11 +36,11 @@ def model_tables(transitions):
 
 
 def value_iteration(expected_reward, continue_probs, gamma, tol=1e-12, max_sweeps=100_000):
-    """:math:`Q^*` of a tabular MDP, by repeating the Bellman optimality backup until it stops changing.
+    """Q* of a tabular MDP, by repeating the Bellman optimality backup until it stops changing.
 
-    Each sweep applies :math:`Q(s,a) \\leftarrow r(s,a) + \\gamma \\sum_{s'} P_c(s'|s,a) \\max_{a'} Q(s',a')`
-    to every pair at once; with :math:`\\gamma < 1` this map is a contraction, so it converges
-    from any start (here zero).
+    Each sweep sets Q(s, a) <- r(s, a) + gamma * sum over s' of P_c(s'|s, a) max_a' Q(s', a'), for
+    every pair at once; with gamma < 1 this map is a contraction, so it converges from any start
+    (here zero).
 
     Args:
         expected_reward, continue_probs: the model, as :func:`model_tables` returns it (or
