@@ -611,3 +611,6 @@ def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, ta
     finally:
         env.close()
     return pd.concat(frames, ignore_index=True)
+
+
+from spinup_lib.notebook_runs import *  # noqa: E402,F401,F403  train, train_variants, load_agent... (one place for chapters)

@@ -105,7 +105,7 @@ def _refuse_unresolved_classes(ac_class, ac_kwargs, modules, model_path):
                             "--allow_module MODULE (allow_modules=['MODULE'] in Python)")
 
 
-def _snapshot_iterations(save_dir):
+def snapshot_iterations(save_dir):
     """Epoch numbers of the ``model<N>.pt`` snapshots in ``save_dir``, sorted."""
     if not osp.isdir(save_dir):
         return []
@@ -125,13 +125,13 @@ def find_saved_agent(fpath, itr="last"):
         return fpath
     save_dir = fpath if osp.basename(osp.normpath(fpath)) == SAVE_FOLDER else osp.join(fpath, SAVE_FOLDER)
     latest = osp.join(save_dir, "model.pt")
-    if not osp.isfile(latest) and not _snapshot_iterations(save_dir):
+    if not osp.isfile(latest) and not snapshot_iterations(save_dir):
         raise UserError(f"no saved agent under {fpath}: expected {latest} (give a run directory, "
                         "e.g. data/exp/exp_s0, of a run that saved its agent)")
     if itr is None or itr == "last" or (isinstance(itr, (int, np.integer)) and itr < 0):
         if not osp.isfile(latest):
             raise UserError(f"no latest agent {latest}: pick a snapshot with --itr, one of "
-                            f"{', '.join(map(str, _snapshot_iterations(save_dir)))}")
+                            f"{', '.join(map(str, snapshot_iterations(save_dir)))}")
         return latest
     try:
         itr = int(itr)
@@ -139,7 +139,7 @@ def find_saved_agent(fpath, itr="last"):
         raise UserError(f"itr must be an epoch number or 'last', got {itr!r}") from None
     snapshot = osp.join(save_dir, f"model{itr}.pt")
     if not osp.isfile(snapshot):
-        available = ", ".join(map(str, _snapshot_iterations(save_dir))) or "none"
+        available = ", ".join(map(str, snapshot_iterations(save_dir))) or "none"
         raise UserError(f"no snapshot for iteration {itr} in {save_dir}: available iterations: "
                         f"{available} (or -1 for the latest agent)")
     return snapshot
@@ -170,15 +170,13 @@ def _build_env(saved, env, render_mode, model_path):
                         "pass --env ENV_ID, or env=<an env> to load_policy_and_env") from err
 
 
-def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None, env=None, allow_modules=()):
-    """Load a saved agent and the environment it was trained in.
+def load_actor_critic(fpath, itr="last", render_mode=None, env=None, allow_modules=()):
+    """Rebuild a saved agent and the environment it was trained in.
 
     Args:
         fpath: the run directory (holding ``pyt_save/model.pt``), or a saved ``.pt`` file.
         itr: 'last' (or None, or -1) for the latest agent; an epoch number N for the snapshot
             ``pyt_save/model<N>.pt``.
-        deterministic: act with the most likely action (e.g. SAC's mean action) instead of
-            sampling from the policy.
         render_mode: passed to the rebuilt env: None, 'human' (a window) or 'rgb_array' (video).
         env: use this env instead of rebuilding the saved one; a gymnasium Env, or an env id
             (made with ``render_mode``). Needed when the run could not save its env.
@@ -187,8 +185,8 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
             from spinup_lib and the classes in its ac_kwargs from torch.nn or spinup_lib: the
             file is data, so it does not get to choose which code runs.
 
-    Returns ``(env, get_action)``; ``get_action(obs)`` returns the agent's action as numpy.
-    The caller closes the env.
+    Returns ``(ac, env)``: the actor-critic (a ``torch.nn.Module`` in eval mode, with the saved
+    weights) and the env. The caller closes the env.
     """
     model_path = find_saved_agent(fpath, itr)
     try:
@@ -228,6 +226,21 @@ def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None
         raise UserError(f"the saved agent does not fit the environment {env.spec.id if env.spec else env} "
                         f"({first_line}): replay it in the env it was trained in") from err
     ac.eval()
+    return ac, env
+
+
+def load_policy_and_env(fpath, itr="last", deterministic=False, render_mode=None, env=None, allow_modules=()):
+    """Load a saved agent and the environment it was trained in.
+
+    Args:
+        fpath, itr, render_mode, env, allow_modules: as for :func:`load_actor_critic`.
+        deterministic: act with the most likely action (e.g. SAC's mean action) instead of
+            sampling from the policy.
+
+    Returns ``(env, get_action)``; ``get_action(obs)`` returns the agent's action as numpy.
+    The caller closes the env.
+    """
+    ac, env = load_actor_critic(fpath, itr=itr, render_mode=render_mode, env=env, allow_modules=allow_modules)
 
     def get_action(obs):
         with torch.no_grad():
