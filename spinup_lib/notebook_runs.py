@@ -8,8 +8,9 @@ Every chapter that trains an agent does the same few things, and does them here,
   ``progress.txt`` comes back as a DataFrame, with the agent the algorithm returned.
 * :func:`train_variants`: several configurations and seeds, each in its own fresh process, two
   at a time by default (an :class:`~spinup_lib.run_utils.ExperimentGrid` per configuration, run
-  by the grid's worker pool), with one progress bar; all the progress tables come back as one
-  long DataFrame with ``variant`` and ``seed`` columns, ready for seaborn.
+  by the grid's worker pool), with one progress bar and, if asked, live learning curves of every run
+  (:class:`LiveCurves`); all the progress tables come back as one long DataFrame with ``variant``
+  and ``seed`` columns, ready for seaborn.
 * :func:`read_progress`, :func:`snapshot_epochs`, :func:`load_agent`: a finished run's table, the
   epochs of its saved snapshots, and the agent it saved at one of them.
 * :func:`collect_episodes` and :func:`collect_batch`: experience from a fixed policy, as whole
@@ -34,7 +35,7 @@ from typing import NamedTuple
 
 from spinup_lib.errors import UserError
 
-__all__ = ["TrainedRun", "VariantRuns", "collect_batch", "collect_episodes", "load_agent", "output_to_file",
+__all__ = ["LiveCurves", "TrainedRun", "VariantRuns", "collect_batch", "collect_episodes", "load_agent", "output_to_file",
            "q_bias_over_training", "read_progress", "snapshot_epochs", "train", "train_variants"]
 
 #: The file, in a run's folder, that gets what the run printed (the grid's worker pool uses the same name).
@@ -223,21 +224,22 @@ def _plan(algo, data_dir, variants, seeds, common):
     from spinup_lib.run_utils import ExperimentGrid, path_safe_name
 
     runs, keys, folders = [], [], {}
-    for label, changes in variants.items():
+    for label, variant in variants.items():
         if not isinstance(label, str) or not label:
             raise UserError(f"train_variants: variant names must be non-empty strings, got {label!r}")
+        thunk, changes = variant if isinstance(variant, tuple) and len(variant) == 2 else (algo, variant)
         if not isinstance(changes, dict):
-            raise UserError(f"train_variants: variant {label!r} must be a dict of arguments, got {changes!r}")
+            raise UserError(f"train_variants: variant {label!r} must be a dict of arguments, or a pair "
+                            f"(algorithm, dict of arguments), got {variant!r}")
+        if not callable(thunk):
+            raise UserError(f"train_variants: variant {label!r} has no algorithm to run: pass algo "
+                            "(e.g. ppo), or give the variant as a pair (algorithm, arguments)")
         folder = path_safe_name(label)
         if folder in folders:
             raise UserError(f"train_variants: variants {folders[folder]!r} and {label!r} would share the "
                             f"folder {folder!r}: name them more distinctly")
         folders[folder] = label
         settings = dict(common, **changes)
-        thunk = settings.pop("algo", algo)
-        if not callable(thunk):
-            raise UserError(f"train_variants: variant {label!r} has no algorithm to run: pass algo "
-                            "(e.g. ppo), or algo=... in the variant")
         if "seed" in settings:
             raise UserError("train_variants: give the seeds with seeds=[...], not as an argument")
         grid = ExperimentGrid(name=folder)
@@ -260,21 +262,111 @@ def _free_path(path):
     return candidate
 
 
-def _follow_epochs(runs, bar, stop, every=0.5):
-    """Advance ``bar`` to the epochs logged so far by all ``runs``, until ``stop`` is set."""
+def _read_complete_rows(path):
+    """A progress.txt being written, as a DataFrame of its complete rows (None: no row yet)."""
+    import io
+
+    import pandas as pd
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = f.read()
+    except OSError:
+        return None
+    content = content[: content.rfind("\n") + 1]  # a half-written last row is left for later
+    if content.count("\n") < 2:
+        return None
+    return pd.read_table(io.StringIO(content))
+
+
+class LiveCurves:
+    """Learning curves of several runs, redrawn in place while :func:`train_variants` trains them.
+
+    One line per run: one colour per variant, the seeds of a variant in the same colour. Outside a
+    Jupyter kernel nothing is drawn; the tables are only kept in ``tables``.
+
+    Args:
+        ylabel: the progress.txt column to follow.
+        xlabel: the column for the x axis.
+        title: the figure's title.
+        figsize: the figure's size in inches.
+    """
+
+    def __init__(self, ylabel="AverageEpRet", xlabel="TotalEnvInteracts", title=None, figsize=(7, 3.5)):
+        self.ylabel, self.xlabel, self.title, self.figsize = ylabel, xlabel, title, figsize
+        self.tables = {}
+        self._handle = None
+
+    def update(self, tables):
+        """Take ``{(variant, seed): progress DataFrame}`` (the rows so far) and redraw."""
+        from spinup_lib.notebook import in_notebook
+
+        self.tables = dict(tables)
+        if in_notebook():
+            self._redraw()
+
+    def figure(self):
+        """The curves so far as a matplotlib Figure (made without pyplot, so never shown twice)."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=self.figsize)
+        ax = fig.subplots()
+        variants = list(dict.fromkeys(variant for variant, _ in self.tables))
+        colours = {variant: f"C{i % 10}" for i, variant in enumerate(variants)}
+        labelled = set()
+        for (variant, seed), table in self.tables.items():
+            if table is None or self.ylabel not in table or self.xlabel not in table:
+                continue
+            label = None if variant in labelled else variant
+            labelled.add(variant)
+            ax.plot(table[self.xlabel], table[self.ylabel], marker="o", markersize=2.5, lw=1.2, alpha=0.85,
+                    color=colours[variant], label=label)
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        if self.title:
+            ax.set_title(self.title)
+        if labelled:
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        return fig
+
+    def _redraw(self):
+        import io
+
+        from IPython.display import Image, display
+
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png", dpi=90)
+        image = Image(data=buffer.getvalue(), format="png")
+        if self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
+
+
+def _follow(runs, keys, bar, curves, stop, every=0.5, redraw_every=3.0):
+    """Until ``stop`` is set: advance ``bar`` to the epochs the runs logged, redraw ``curves`` on news."""
     from spinup_lib.grid_runner import epochs_logged
 
-    def logged():
-        return sum(epochs_logged(osp.join(run.output_dir, "progress.txt")) for run in runs)
+    paths = [osp.join(run.output_dir, "progress.txt") for run in runs]
+    seen, last_draw = None, 0.0
+
+    def poll(final=False):
+        nonlocal seen, last_draw
+        counts = [epochs_logged(path) for path in paths]
+        bar.n = sum(counts)
+        bar.refresh()
+        if curves is not None and counts != seen and (final or time.monotonic() - last_draw >= redraw_every):
+            curves.update({key: _read_complete_rows(path) for key, path in zip(keys, paths)})
+            seen, last_draw = counts, time.monotonic()
 
     while not stop.wait(every):
-        bar.n = logged()
-        bar.refresh()
-    bar.n = logged()
-    bar.refresh()
+        poll()
+    poll(final=True)
 
 
-def train_variants(algo, data_dir, variants=None, seeds=(0,), num_workers=2, **common):
+def train_variants(algo, data_dir, variants=None, seeds=(0,), num_workers=2, live=None, **common):
     """Train several configurations and seeds side by side, and get all their progress tables.
 
     Each run is a fresh process (as a grid's runs are), ``num_workers`` at a time, so two runs
@@ -290,15 +382,19 @@ def train_variants(algo, data_dir, variants=None, seeds=(0,), num_workers=2, **c
         sns.lineplot(data=runs.progress, x="TotalEnvInteracts", y="AverageEpRet", hue="variant")
 
     Args:
-        algo: the algorithm every variant runs, unless a variant names its own with ``algo=``.
+        algo: the algorithm every variant runs, unless a variant gives its own (below).
             It is sent to the runs' processes by value (cloudpickle), so a function defined in
             the notebook works too.
         data_dir: the folder for the runs: a variant called ``label`` with seed ``s`` trains in
             ``<data_dir>/<label>/<label>_s<s>`` (the label made safe for a folder name).
         variants: ``{label: {argument: value}}``, what each configuration changes from ``common``;
-            ``None`` for one configuration named after ``algo``.
+            a pair ``{label: (algorithm, {argument: value})}`` runs another algorithm (e.g.
+            ``{"TD3": {}, "DDPG": (ddpg, {})}``); ``None`` for one configuration named after ``algo``.
         seeds: the seeds every variant runs with.
         num_workers: runs at once.
+        live: a :class:`LiveCurves`, or the name of a progress.txt column to draw as one (e.g.
+            ``'AverageEpRet'``, against ``TotalEnvInteracts``): learning curves of every run that
+            grow while they train (redrawn every few seconds). None: only the progress bar.
         **common: arguments of every run (``env_name='CartPole-v1'`` or ``env_fn=...``, ``epochs``...).
 
     Returns:
@@ -323,12 +419,16 @@ def train_variants(algo, data_dir, variants=None, seeds=(0,), num_workers=2, **c
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise UserError(f"train_variants: seeds must be a list of ints, got {seeds!r}")
     os.makedirs(data_dir, exist_ok=True)
+    if isinstance(live, str):
+        live = LiveCurves(live)
+    if live is not None and not isinstance(live, LiveCurves):
+        raise UserError(f"train_variants: live must be a LiveCurves or a progress.txt column name, got {live!r}")
     runs, keys = _plan(algo, data_dir, variants, seeds, common)
 
     total = sum(run.epochs_total or 0 for run in runs) or None
     bar = tqdm(total=total, unit="epoch", desc=f"{len(runs)} runs, {min(num_workers, len(runs))} at a time")
     stop = threading.Event()
-    follower = threading.Thread(target=_follow_epochs, args=(runs, bar, stop), daemon=True)
+    follower = threading.Thread(target=_follow, args=(runs, keys, bar, live, stop), daemon=True)
     follower.start()
     log_path = _free_path(osp.join(os.fspath(data_dir), "grid.log"))
     try:

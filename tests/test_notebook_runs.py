@@ -13,7 +13,7 @@ import torch
 from spinup_lib import core, ddpg, vpg
 from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
-from spinup_lib.notebook import (LiveCurve, collect_batch, collect_episodes, load_agent, output_to_file,
+from spinup_lib.notebook import (LiveCurve, LiveCurves, collect_batch, collect_episodes, load_agent, output_to_file,
                                  q_bias_over_training, read_progress, snapshot_epochs, train, train_variants)
 
 TINY_VPG = dict(env_name="CartPole-v1", ac_kwargs=dict(hidden_sizes=(8,)), steps_per_epoch=100, epochs=5,
@@ -91,8 +91,9 @@ def test_read_progress_of_a_folder_without_a_run_is_a_user_error(tmp_path):
 @pytest.mark.slow
 def test_train_variants_runs_side_by_side_and_matches_a_run_in_this_kernel(tiny_run, tmp_path):
     run, _ = tiny_run
-    runs = train_variants(vpg, tmp_path, variants={"lr=1e-2": dict(pi_lr=1e-2), "default lr": {}},
-                          seeds=[3], num_workers=2, **TINY_VPG)
+    curves = LiveCurves("AverageEpRet")
+    runs = train_variants(vpg, tmp_path, variants={"lr=1e-2": (vpg, dict(pi_lr=1e-2)), "default lr": {}},
+                          seeds=[3], num_workers=2, live=curves, **TINY_VPG)
     assert list(runs.progress.columns[:2]) == ["variant", "seed"]
     assert runs.progress.groupby(["variant", "seed"]).size().to_dict() == {("default lr", 3): 5, ("lr=1e-2", 3): 5}
     assert runs.run_dirs[("default lr", 3)] == tmp_path / "default-lr" / "default-lr_s3"
@@ -102,6 +103,22 @@ def test_train_variants_runs_side_by_side_and_matches_a_run_in_this_kernel(tiny_
     other = runs.progress[runs.progress.variant == "lr=1e-2"]
     assert not np.allclose(other.LossPi.to_numpy(), same.LossPi.to_numpy())  # its setting was applied
     assert (tmp_path / "grid.log").read_text().count("finished") >= 2  # the grid's lines went to its log
+    # The live curves ended with every run's whole table: one line per run.
+    assert sorted(curves.tables) == [("default lr", 3), ("lr=1e-2", 3)]
+    for (variant, seed), table in curves.tables.items():
+        mine = runs.progress[runs.progress.variant == variant].drop(columns=["variant", "seed"])
+        pd.testing.assert_frame_equal(table, mine.reset_index(drop=True))
+    assert len(curves.figure().axes[0].lines) == 2
+
+
+def test_live_curves_read_only_complete_rows_of_a_table_being_written(tmp_path):
+    from spinup_lib.notebook_runs import _read_complete_rows
+
+    path = tmp_path / "progress.txt"
+    path.write_text("Epoch\tAverageEpRet\n0\t10.5\n1\t12")  # the second row is half written
+    assert _read_complete_rows(path).to_dict("list") == {"Epoch": [0], "AverageEpRet": [10.5]}
+    path.write_text("Epoch\tAverageEpRet\n")
+    assert _read_complete_rows(path) is None and _read_complete_rows(tmp_path / "missing") is None
 
 
 def test_train_variants_refuses_mistakes_before_starting_anything(tmp_path):
@@ -109,6 +126,8 @@ def test_train_variants_refuses_mistakes_before_starting_anything(tmp_path):
         train_variants(vpg, tmp_path, seed=1, **TINY_VPG)
     with pytest.raises(UserError, match="share the folder"):
         train_variants(vpg, tmp_path, variants={"a b": {}, "a-b": {}}, **TINY_VPG)
+    with pytest.raises(UserError, match="pair"):
+        train_variants(vpg, tmp_path, variants={"a": (vpg, 0.1)}, **TINY_VPG)
     with pytest.raises(UserError, match="list of ints"):
         train_variants(vpg, tmp_path, seeds=[0.5], **TINY_VPG)
     assert not any(tmp_path.iterdir())
