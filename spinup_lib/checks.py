@@ -127,6 +127,9 @@ _BY_ALGORITHM = {
     # TRPO without value steps keeps V at its initial weights (an exercise compares it);
     # VPG and PPO report the value loss of their last step, so they need at least one.
     ('trpo', 'train_v_iters'): integer(0),
+    # DDPG with pi_lr=0 keeps the policy it starts with: its critic then only evaluates that
+    # policy, with DDPG's own TD set-up (the control experiment of the DDPG chapter).
+    ('ddpg', 'pi_lr'): number(0),
 }
 
 

@@ -361,6 +361,58 @@ def test_q_versus_monte_carlo_scores_each_state_with_its_true_discounted_return(
     assert {"q1", "q2"} <= set(twin_table.columns) and "q" not in twin_table.columns
 
 
+def test_q_versus_monte_carlo_plays_the_smoothed_policy_and_scores_q_at_the_noisy_action():
+    # TD3's critic values mu plus clipped noise: with target_noise, the playthrough takes those actions,
+    # and Q is read at the action taken. Here the reward is the action and Q(s, a) = a, so both show it.
+    import gymnasium as gym
+    import torch
+    from gymnasium.spaces import Box
+
+    class RewardIsTheAction(gym.Env):
+        observation_space = Box(-1.0, 1.0, (3,), np.float32)
+        action_space = Box(-2.0, 2.0, (1,), np.float32)
+
+        def reset(self, seed=None, options=None):
+            super().reset(seed=seed)
+            return np.zeros(3, dtype=np.float32), {}
+
+        def step(self, action):
+            return np.zeros(3, dtype=np.float32), float(action[0]), False, False, {}
+
+    class QIsTheAction(torch.nn.Module):
+        def forward(self, obs, act):
+            return act[:, 0]
+
+    class ConstantPolicy(torch.nn.Module):  # mu(s) = 0.5 everywhere
+        def __init__(self):
+            super().__init__()
+            self.q = QIsTheAction()
+
+        def act(self, obs, deterministic=True):
+            return np.array([0.5], dtype=np.float32)
+
+    agent = ConstantPolicy()
+    env_fn = lambda max_episode_steps=None: gym.wrappers.TimeLimit(RewardIsTheAction(), max_episode_steps)  # noqa: E731
+    gamma, clip = 0.5, 0.25
+
+    plain = notebook.q_versus_monte_carlo(agent, env_fn, gamma, num_episodes=1, episode_len=20)
+    assert np.allclose(plain.q, 0.5) and np.allclose(plain.mc_return, 0.5 / (1 - gamma), atol=0.01)
+
+    noisy = notebook.q_versus_monte_carlo(agent, env_fn, gamma, num_episodes=2, episode_len=20, target_noise=0.2,
+                                          noise_clip=clip)
+    offsets = noisy.q.to_numpy() - 0.5
+    assert np.all(np.abs(offsets) <= clip * 2 + 1e-6)       # clipped, in half-widths of the box (h = 2)
+    assert np.any(np.abs(offsets) > 0.1) and np.any(np.isclose(np.abs(offsets), clip * 2))
+    for _, episode in noisy.groupby("episode"):            # Q at the action taken, which earned that reward
+        g, r = episode.mc_return.to_numpy(), episode.q.to_numpy()
+        assert np.allclose(g[:-1], r[:-1] + gamma * g[1:], atol=1e-5)
+    again = notebook.q_versus_monte_carlo(agent, env_fn, gamma, num_episodes=2, episode_len=20, target_noise=0.2,
+                                          noise_clip=clip)
+    assert np.array_equal(noisy.q, again.q)                 # the noise is seeded
+    with pytest.raises(UserError, match="must be >= 0"):
+        notebook.q_versus_monte_carlo(agent, env_fn, gamma, episode_len=5, target_noise=-0.1)
+
+
 @pytest.mark.parametrize("gamma", [0.0, 1.0, 1.5])
 def test_q_versus_monte_carlo_refuses_a_gamma_without_a_discounted_return(gamma):
     from spinup_lib.core import DDPGActorCritic

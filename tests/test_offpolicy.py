@@ -242,6 +242,21 @@ def test_q_functions_are_frozen_during_every_policy_step(name, tmp_path):
     assert all(p.requires_grad for q in q_modules for p in q.parameters())
 
 
+def test_ddpg_with_pi_lr_0_keeps_its_policy_and_evaluates_it(tmp_path):
+    # The control of the DDPG chapter: the critic learns as in any DDPG run, the policy never moves.
+    env_fn = make_env_fn("Pendulum-v1")
+    probe = env_fn()
+    ac = ddpg_module.ddpg(env_fn, seed=4, pi_lr=0, ac_kwargs=dict(hidden_sizes=(8, 8)), steps_per_epoch=300,
+                          epochs=1, start_steps=100, update_after=100, update_every=50, batch_size=16,
+                          num_test_episodes=1, logger_kwargs=dict(output_dir=str(tmp_path / "run")))
+    torch.manual_seed(4)  # what ddpg built before training
+    start = core.DDPGActorCritic(probe.observation_space, probe.action_space, hidden_sizes=(8, 8))
+    assert all(torch.equal(ac.pi.state_dict()[k], v) for k, v in start.pi.state_dict().items())
+    assert not all(torch.equal(ac.q.state_dict()[k], v) for k, v in start.q.state_dict().items())
+    with pytest.raises(UserError, match="pi_lr must be a number > 0"):  # only DDPG has a use for it
+        td3_module.td3(env_fn, pi_lr=0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Determinism and resume
 # ----------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ BAD = [
     (OFF_POLICY, ["--update_after", "-1"], "--update_after must be an int >= 0"),
     (OFF_POLICY, ["--update_every", "0"], "--update_every must be an int >= 1"),
     (OFF_POLICY, ["--num_test_episodes", "-1"], "--num_test_episodes must be an int >= 0"),
-    (("ddpg", "td3"), ["--pi_lr", "0"], "--pi_lr must be a number > 0"),
+    (("td3",), ["--pi_lr", "0"], "--pi_lr must be a number > 0"),
+    (("ddpg",), ["--pi_lr", "-0.001"], "--pi_lr must be a number >= 0"),  # 0: a fixed policy, evaluated
     (("ddpg", "td3"), ["--q_lr", "0"], "--q_lr must be a number > 0"),
     (("ddpg", "td3"), ["--act_noise", "-0.1"], "--act_noise must be a number >= 0"),
     (("td3",), ["--policy_delay", "0"], "--policy_delay must be an int >= 1"),

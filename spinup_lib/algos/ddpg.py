@@ -48,7 +48,8 @@ def ddpg(env_fn, actor_critic=core.DDPGActorCritic, ac_kwargs=dict(), seed=0,
         gamma (float): Discount factor, between 0 and 1.
         polyak (float): Interpolation factor rho of the target networks' averaging,
             phi_targ <- rho phi_targ + (1 - rho) phi; close to 1.
-        pi_lr (float): Learning rate of the policy optimizer (Adam).
+        pi_lr (float): Learning rate of the policy optimizer (Adam). 0 keeps the policy as
+            actor_critic built it, so the Q function learns that one policy's value.
         q_lr (float): Learning rate of the Q function's optimizer (Adam).
         batch_size (int): Minibatch size of each gradient step.
         start_steps (int): Steps of uniformly random actions at the start, for exploration;

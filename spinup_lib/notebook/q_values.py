@@ -2,7 +2,8 @@
 from spinup_lib.errors import UserError
 
 
-def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, tail_tol=0.01, seed=0):
+def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, tail_tol=0.01, seed=0,
+                         target_noise=0.0, noise_clip=0.5):
     """Compare an agent's Q estimates with the discounted returns its policy really earns.
 
     Plays ``num_episodes`` episodes with the deterministic policy (``ac.act(obs,
@@ -15,6 +16,12 @@ def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, ta
     (or until the env terminates), so that ``G_t`` misses at most that fraction of the future.
     With a deterministic env and policy one playthrough gives the exact return of each state.
 
+    TD3's critic does not value ``mu`` itself: its target takes the next action from the
+    *smoothed* policy ``clip(mu(s) + clip(eps, -c, c), low, high)``. With ``target_noise`` > 0
+    every action of the playthrough gets that noise (in half-widths of the action box, as
+    ``td3`` draws it), each Q is evaluated at the action really taken, and ``mc_return`` is one
+    sample of that policy's return: unbiased, so averages over many states compare with Q.
+
     Args:
         ac: an actor-critic (``DDPGActorCritic``, ``TD3ActorCritic``...) with ``act`` and ``q`` or ``q1``/``q2``.
         env_fn: builds the env; called as ``env_fn(max_episode_steps=N)`` (``make_env_fn(env_id)`` does).
@@ -22,14 +29,17 @@ def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, ta
         num_episodes (int): episodes played (each from a fresh reset, seeded ``seed``, ``seed + 1``...).
         episode_len (int): states scored per episode; default the env's own time limit.
         tail_tol (float): how small ``gamma^k`` must get before a playthrough may stop.
-        seed (int): seed of the first reset.
+        seed (int): seed of the first reset (and of the smoothing noise).
+        target_noise (float): standard deviation of the smoothing noise, as a fraction of the
+            action box's half-width; 0 (the default) plays ``mu`` itself.
+        noise_clip (float): the noise is clipped to [-noise_clip, noise_clip] (same units).
 
     Returns:
         pandas.DataFrame with one row per scored state: ``episode``, ``t``, ``mc_return`` and one
-        column per Q network (``q``, or ``q1`` and ``q2``).
+        column per Q network (``q``, or ``q1`` and ``q2``), each at the action taken in that state.
 
     Raises:
-        UserError: gamma is not in (0, 1), or the agent has no Q network.
+        UserError: gamma is not in (0, 1), the noise is negative, or the agent has no Q network.
     """
     import math
 
@@ -39,6 +49,8 @@ def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, ta
 
     if not 0 < gamma < 1:
         raise UserError(f"gamma={gamma!r} must be between 0 and 1 (exclusive) for discounted returns")
+    if not (target_noise >= 0 and noise_clip >= 0):
+        raise UserError(f"target_noise ({target_noise!r}) and noise_clip ({noise_clip!r}) must be >= 0")
     q_names = [name for name in ("q", "q1", "q2") if isinstance(getattr(ac, name, None), torch.nn.Module)]
     if not q_names:
         raise UserError(f"{type(ac).__name__} has no Q network (q, or q1 and q2): give an off-policy actor-critic")
@@ -50,6 +62,8 @@ def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, ta
             raise UserError("the env has no time limit: pass episode_len, the number of states to score")
     tail_len = math.ceil(math.log(tail_tol) / math.log(gamma))
     env = env_fn(max_episode_steps=episode_len + tail_len)
+    low, high = env.action_space.low, env.action_space.high
+    noise_rng = np.random.default_rng(seed)
 
     frames = []
     try:
@@ -58,6 +72,9 @@ def q_versus_monte_carlo(ac, env_fn, gamma, num_episodes=5, episode_len=None, ta
             observations, actions, rewards = [], [], []
             for _ in range(episode_len + tail_len):
                 act = ac.act(torch.as_tensor(obs, dtype=torch.float32), deterministic=True)
+                if target_noise > 0:
+                    epsilon = np.clip(target_noise * noise_rng.standard_normal(act.shape), -noise_clip, noise_clip)
+                    act = np.clip(act + epsilon * (high - low) / 2, low, high).astype(act.dtype)
                 observations.append(obs)
                 actions.append(act)
                 obs, reward, terminated, truncated, _ = env.step(act)
