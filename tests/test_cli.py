@@ -132,9 +132,13 @@ def test_threads_reach_the_runs_through_the_variable_each_run_reads(tmp_path, mo
         (os.environ.get("SPINUP_TORCH_THREADS"), kw)))
     assert cli.main(["ppo", *ENV, "--threads", "2", "--data_dir", str(tmp_path)]) == 0
     assert seen == [("2", {"data_dir": str(tmp_path)})]  # and not passed on as a grid setting
-    monkeypatch.delenv("SPINUP_TORCH_THREADS")
+    # the caller's own environment is put back: a test or notebook that called main() is unchanged
+    assert "SPINUP_TORCH_THREADS" not in os.environ
     assert cli.main(["ppo", *ENV, "--data_dir", str(tmp_path)]) == 0
     assert seen[-1][0] is None  # without --threads the runs keep their default (one thread)
+    monkeypatch.setenv("SPINUP_TORCH_THREADS", "3")
+    assert cli.main(["ppo", *ENV, "--threads", "2", "--data_dir", str(tmp_path)]) == 0
+    assert seen[-1][0] == "2" and os.environ["SPINUP_TORCH_THREADS"] == "3"
 
 
 def test_an_existing_run_is_refused_before_anything_starts(tmp_path):
