@@ -321,18 +321,16 @@ def run_algorithm(algo_name, args):
         return 0
     algo, grid, run_kwargs = build_grid(algo_name, args)
     threads = run_kwargs.pop("threads", None)
-    if threads is None:
-        grid.run(algo, **run_kwargs)
-        return 0
     # Every run is a fresh process that inherits this environment (see setup_pytorch_for_mpi). The
     # variable is put back afterwards, so a notebook or a test that calls main() keeps its own setting.
     saved = os.environ.get(THREADS_VARIABLE)
-    os.environ[THREADS_VARIABLE] = str(threads)
+    if threads is not None:
+        os.environ[THREADS_VARIABLE] = str(threads)
     try:
         grid.run(algo, **run_kwargs)
     finally:
         if saved is None:
-            del os.environ[THREADS_VARIABLE]
+            os.environ.pop(THREADS_VARIABLE, None)
         else:
             os.environ[THREADS_VARIABLE] = saved
     return 0
