@@ -8,6 +8,8 @@ Off-policy (DDPG, TD3, SAC): :class:`DDPGActorCritic`, :class:`TD3ActorCritic`,
 Every actor-critic is built as ``ActorCritic(observation_space, action_space, **ac_kwargs)``
 and has ``act(obs, deterministic=False)`` for one observation, which replay and video use.
 """
+import math
+
 import numpy as np
 import scipy.signal
 import torch
@@ -83,6 +85,12 @@ class Actor(nn.Module):
         logp_a = None if act is None else self.log_prob_from_distribution(pi, act)
         return pi, logp_a
 
+    def sample_action(self, obs):
+        """An action a ~ pi(.|obs) and log pi(a|obs), for acting (call it without gradients)."""
+        pi = self.distribution(obs)
+        a = pi.sample()
+        return a, self.log_prob_from_distribution(pi, a)
+
 
 class MLPCategoricalActor(Actor):
     """pi(a|s) = softmax(logits(s))[a] for a discrete action space."""
@@ -99,6 +107,9 @@ class MLPCategoricalActor(Actor):
 
     def mode(self, obs):
         return self.logits_net(obs).argmax(-1)
+
+
+LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 
 
 class MLPGaussianActor(Actor):
@@ -123,6 +134,15 @@ class MLPGaussianActor(Actor):
 
     def log_prob_from_distribution(self, pi, act):
         return pi.log_prob(act)
+
+    def sample_action(self, obs):
+        # Acting, one observation per env step, builds no distribution object: the sample and its
+        # log-likelihood written out are the very numbers of Normal(mu, std).sample() and .log_prob
+        # (the same operations in the same order), in a third fewer small tensor operations.
+        mu, std = self.mu_net(obs), torch.exp(self.log_std)
+        a = torch.normal(mu, std)
+        logp_a = (-((a - mu) ** 2) / (2 * std ** 2) - std.log() - LOG_SQRT_2PI).sum(-1)
+        return a, logp_a
 
     def mode(self, obs):
         return self.mu_net(obs)
@@ -158,9 +178,7 @@ class MLPActorCritic(nn.Module):
         # inference_mode: acting needs no gradients, and skips autograd's bookkeeping altogether
         # (cheaper than no_grad at one small forward pass per env step).
         with torch.inference_mode():
-            pi = self.pi.distribution(obs)
-            a = pi.sample()
-            logp_a = self.pi.log_prob_from_distribution(pi, a)
+            a, logp_a = self.pi.sample_action(obs)
             v = self.v(obs)
         return a.numpy(), v.numpy(), logp_a.numpy()
 

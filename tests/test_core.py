@@ -61,6 +61,26 @@ def test_gaussian_actor_log_prob_is_sum_over_dimensions():
     assert torch.allclose(actor.log_std, torch.full((3,), -0.5))
 
 
+@pytest.mark.parametrize("actor_class", [core.MLPGaussianActor, core.MLPCategoricalActor])
+@pytest.mark.parametrize("obs_shape", [(4,), (8, 4)])
+def test_acting_sample_is_the_distributions_own(actor_class, obs_shape):
+    # The Gaussian actor's acting path writes the sample and log-likelihood out; it must give the
+    # very numbers (bit for bit, same random draws) of distribution(obs).sample() and its log_prob.
+    torch.manual_seed(0)
+    actor = actor_class(4, 3, (16,), torch.nn.Tanh)
+    obs = torch.randn(*obs_shape)
+    torch.manual_seed(1)
+    with torch.inference_mode():
+        a, logp = actor.sample_action(obs)
+    torch.manual_seed(1)
+    with torch.inference_mode():
+        pi = actor.distribution(obs)
+        a_ref = pi.sample()
+        logp_ref = actor.log_prob_from_distribution(pi, a_ref)
+    assert torch.equal(a, a_ref) and torch.equal(logp, logp_ref)
+    assert logp.shape == obs_shape[:-1]
+
+
 @pytest.mark.parametrize("space", [Discrete(3), Box(-1, 1, (2,))])
 def test_mlp_actor_critic_shapes_and_act(space):
     obs_space = Box(-np.inf, np.inf, (5,))
