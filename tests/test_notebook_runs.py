@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from spinup_lib import core, ddpg, vpg
+from spinup_lib import core, ddpg, td3, vpg
 from spinup_lib.envs import make_env_fn
 from spinup_lib.errors import UserError
 from spinup_lib.notebook import (LiveCurve, LiveCurves, collect_batch, collect_episodes, load_agent, output_to_file,
@@ -190,3 +190,16 @@ def test_q_bias_over_training_scores_every_snapshot(tmp_path):
     with pytest.raises(UserError, match="no critic 'q1'"):
         q_bias_over_training(run.run_dir, make_env_fn("Pendulum-v1"), 0.9, q_column="q1", num_episodes=1,
                              episode_len=5)
+
+
+@pytest.mark.slow
+def test_q_bias_over_training_reports_both_critics_of_td3(tmp_path):
+    run = train(td3, tmp_path / "td3", env_name="Pendulum-v1", ac_kwargs=dict(hidden_sizes=(8,)),
+                steps_per_epoch=60, epochs=1, start_steps=50, update_after=50, update_every=10,
+                num_test_episodes=1, max_ep_len=50)
+    scored = {column: q_bias_over_training(run.run_dir, make_env_fn("Pendulum-v1"), 0.9, q_column=column,
+                                           num_episodes=1, episode_len=5) for column in ("q1", "q2")}
+    for column, bias in scored.items():
+        np.testing.assert_allclose(bias.q, bias[column])          # the scored critic is the one asked for
+        np.testing.assert_allclose(bias[["q1", "q2", "mc_return"]], scored["q1"][["q1", "q2", "mc_return"]])
+    assert (scored["q1"].q1 != scored["q1"].q2).all()              # two critics, initialised apart

@@ -133,7 +133,9 @@ def q_bias_over_training(run_dir, env_fn, gamma, q_column="q", epochs=None, **mc
 
     Returns:
         pandas.DataFrame, one row per snapshot: ``epoch``, ``steps`` (TotalEnvInteracts at that
-        epoch), ``q`` and ``mc_return`` (means over the scored states) and ``bias`` = q - mc_return.
+        epoch), ``q`` (the scored critic) and ``mc_return`` (means over the scored states), ``bias`` =
+        q - mc_return, and the mean of every critic the agent has under its own name (``q1`` and
+        ``q2`` of a TD3 or SAC agent, from the same playthroughs: the critics compared on the same states).
     """
 
 
@@ -144,8 +146,9 @@ def q_bias_over_training(run_dir, env_fn, gamma, q_column="q", epochs=None, **mc
         if q_column not in table:
             raise UserError(f"q_bias_over_training: the agent of {run_dir} has no critic {q_column!r} "
                             f"(it has {', '.join(c for c in table.columns if c.startswith('q'))})")
+        critics = {name: table[name].mean() for name in ("q1", "q2") if name in table}
         rows.append(dict(epoch=epoch, steps=int(progress.loc[epoch, "TotalEnvInteracts"]),
-                         q=table[q_column].mean(), mc_return=table.mc_return.mean()))
+                         q=table[q_column].mean(), mc_return=table.mc_return.mean(), **critics))
     bias = pd.DataFrame(rows)
     bias["bias"] = bias.q - bias.mc_return
     return bias
