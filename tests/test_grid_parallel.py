@@ -28,6 +28,13 @@ EPOCHS = 6
 SEEDS = ["0", "1"]
 
 
+def as_a_terminal_job():
+    """Ctrl-C's default in the child, as a terminal gives its foreground job: a suite started in the
+    background (`nohup pytest ... &`) hands its children SIGINT ignored, and Python then never
+    turns it into KeyboardInterrupt. Used with start_new_session, where SIGINT is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args, data_dir, env=None, **popen):
     """`python -m spinup_lib.run ARGS` with results under data_dir, as a started Popen."""
     environment = dict(os.environ, SPINUP_DATA_DIR=str(data_dir), SPINUP_WAIT_BEFORE_LAUNCH="0", **(env or {}))
@@ -172,7 +179,7 @@ def test_a_local_ray_cluster_gives_the_same_rows_under_the_data_dir_here(referen
                                    "--exp_name", "long", "--ray", ray_cluster.address],
                                   env=dict(os.environ, SPINUP_DATA_DIR=str(tmp_path), **ray_cluster.env),
                                   cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, text=True,
-                                  start_new_session=True)
+                                  start_new_session=True, preexec_fn=as_a_terminal_job)
     try:
         # A local cluster's workers run in temporary folders on this machine: wait for both runs to
         # have logged (and saved) an epoch there.
@@ -236,7 +243,7 @@ def test_a_failing_run_leaves_the_others_running_and_ends_with_a_table_and_exit_
 @pytest.mark.slow
 def test_ctrl_c_with_workers_running_leaves_no_process_behind(tmp_path):
     driver = cli(*TINY, "--epochs", 500, "--seed", *SEEDS, "--num_workers", 2, data_dir=tmp_path,
-                 start_new_session=True)  # its own process group, as a terminal's foreground job
+                 start_new_session=True, preexec_fn=as_a_terminal_job)  # as a terminal's foreground job
     try:
         runs = [tmp_path / "cmd_vpg" / f"cmd_vpg_s{seed}" for seed in SEEDS]
         wait_for(lambda: all(epochs_in(run) >= 1 for run in runs), 240, "both runs to train")
@@ -267,7 +274,7 @@ def test_an_interrupted_grid_resumes_skipping_finished_runs_and_starting_new_one
     partial, new = long / f"cmd_vpg_ep{EPOCHS}_s0", long / f"cmd_vpg_ep{EPOCHS}_s1"
 
     # One after the other: the two short runs finish, the third is stopped part way by Ctrl-C.
-    driver = cli(*grid, data_dir=tmp_path, start_new_session=True)
+    driver = cli(*grid, data_dir=tmp_path, start_new_session=True, preexec_fn=as_a_terminal_job)
     try:
         wait_for(lambda: epochs_in(partial) >= 2, 300, "the third run to log 2 epochs")
         os.killpg(driver.pid, signal.SIGINT)
