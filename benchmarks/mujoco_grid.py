@@ -8,7 +8,8 @@ The plan (tasks, algorithms, seeds, epochs per algorithm and task, and why) is t
 
 env by env, the algorithms in the plan's order; each run lands in ``DIR/ALGO_ENV/ALGO_ENV_s<seed>``.
 The grid resumes: the same command again skips finished runs and continues the others from their
-checkpoints, so it may span days on a small machine. Three modes:
+checkpoints, so it may span days on a small machine; runs committed as finished (below) are not run
+again, so on a fresh machine it goes on from what the repository holds. Three modes:
 
 * launch (default): run the commands, one after the other; ``--code REPO`` runs the library of
   another checkout (e.g. one frozen at a commit for the whole grid), ``--nice 19`` gives the runs
@@ -80,13 +81,20 @@ def read_plan(path):
     return plan
 
 
-def grid_commands(plan, data_dir, num_workers, python="python"):
-    """(algo, env, command) of every command of the grid, in the order they run."""
+def grid_commands(plan, data_dir, num_workers, python="python", skip=frozenset()):
+    """(algo, env, command) of every command of the grid, in the order they run.
+
+    ``skip``: (algo, env, seed) of runs to leave out (those committed as finished); a command whose
+    seeds are all skipped is left out.
+    """
     commands = []
     for env in plan["envs"]:
         for algo in plan["algos"]:
             name = f"{algo}_{env}"
-            command = [python, "-m", "spinup_lib.run", algo, "--env", env, "--seed", *map(str, plan["seeds"]),
+            seeds = [seed for seed in plan["seeds"] if (algo, env, seed) not in skip]
+            if not seeds:
+                continue
+            command = [python, "-m", "spinup_lib.run", algo, "--env", env, "--seed", *map(str, seeds),
                        "--epochs", str(plan["epochs"][algo][env]), "--steps_per_epoch", str(plan["steps_per_epoch"]),
                        "--exp_name", name, "--data_dir", data_dir, "--num_workers", str(num_workers)]
             commands.append((algo, env, command))
@@ -126,7 +134,15 @@ def launch(plan, args):
     data_dir, code_dir = osp.abspath(args.data_dir), osp.abspath(args.code)
     if not osp.isdir(osp.join(code_dir, "spinup_lib")):
         raise UserError(f"--code {args.code}: no spinup_lib/ there; give the root of a checkout of this repository")
-    commands = grid_commands(plan, data_dir, args.num_workers, python=sys.executable)
+    # A run committed as finished is a result already: on a fresh machine (an empty --data_dir) the
+    # grid goes on from the committed runs instead of training them again.
+    committed = read_grid(args.results_dir)[0] if osp.isdir(args.results_dir) else None
+    skip = (frozenset() if committed is None else
+            frozenset(zip(committed.algo[committed.finished], committed.env[committed.finished],
+                          committed.seed[committed.finished])))
+    commands = grid_commands(plan, data_dir, args.num_workers, python=sys.executable, skip=skip)
+    if skip:
+        print(f"{len(skip)} run(s) committed as finished in {shown_path(args.results_dir)}: not run again")
     if args.dry_run:
         for _, _, command in commands:
             print(" ".join(["python"] + command[1:]))

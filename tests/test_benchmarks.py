@@ -178,3 +178,22 @@ def test_learning_comparison_compares_old_and_new_seeds_at_equal_steps(tmp_path)
     assert summary["share_new_inside_old_range"] > 0.5  # a shift of 5 inside a spread of 20
     with pytest.raises(UserError, match="collect them first"):
         learning_comparison.load(str(out), "td3")
+
+
+def test_mujoco_grid_does_not_train_again_a_run_committed_as_finished(tmp_path):
+    # A fresh machine: an empty data folder, and the repository holding ppo seed 0 finished and seed 1 half done.
+    data, results, plan_path = tmp_path / "data", tmp_path / "results", tmp_path / "plan.json"
+    plan_path.write_text(json.dumps(PLAN))
+    write_run(str(data), "ppo", "HalfCheetah-v5", 0, [0, 100, 200, 300, 400, 500], epochs_asked=6)
+    write_run(str(data), "ppo", "HalfCheetah-v5", 1, [0, 50, 100], epochs_asked=6)
+    assert mujoco_grid.collect(PLAN, str(data), str(results)) == 2
+    shutil.rmtree(data)
+
+    done = subprocess.run([sys.executable, osp.join(BENCHMARKS, "mujoco_grid.py"), "--dry_run", "--data_dir",
+                           str(data), "--results_dir", str(results), "--plan", str(plan_path)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    commands = [line for line in done.stdout.splitlines() if line.startswith("python -m spinup_lib.run")]
+    assert [" ".join(line.split()[3:8]) for line in commands] == [
+        "ppo --env HalfCheetah-v5 --seed 1", "sac --env HalfCheetah-v5 --seed 0"]
+    assert "--seed 0 1" in commands[1] and "1 run(s) committed as finished" in done.stdout
