@@ -174,6 +174,9 @@ def test_vpg_run_writes_a_complete_run_directory_and_is_never_written_again(tmp_
     assert "nothing to do" in again.stdout
     other = run_cli("vpg", *ENV, *TINY[:2], "--epochs", "3", *TINY[4:], data_dir=tmp_path)
     assert_user_error(other, "already holds a run made with other settings", "epochs 2 there, 3 here")
+    # A setting left at its default counts too: without --epochs, vpg's default of 50 is asked for.
+    default = run_cli("vpg", *ENV, *TINY[:2], *TINY[4:], data_dir=tmp_path)
+    assert_user_error(default, "already holds a run made with other settings", "epochs 2 there, 50 here")
     assert snapshot(tmp_path) == before
 
     # The sub-commands work on the run just made.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from ray_cluster import LocalRayCluster
 from spinup_lib.experiments import plan, ray_runner
@@ -324,6 +325,41 @@ def test_a_folder_holding_a_run_with_other_settings_is_refused(tmp_path):
     fake_run(tmp_path / "g" / "g_s0", 5, 2, pi_lr=0.001, seed=0)
     with pytest.raises(UserError, match="other settings .*pi_lr 0.001 there, 0.01 here"):
         grid.check_output_dirs(data_dir=str(tmp_path))
+
+
+# config.json of `ppo --env CartPole-v1 --epochs 2 --steps_per_epoch 400 --hid [32,32]`, as written.
+PPO_SHORT_CONFIG = {
+    "ac_kwargs": {"hidden_sizes": [32, 32]}, "actor_critic": "MLPActorCritic", "clip_ratio": 0.2,
+    "env_fn": {"make_env_fn('CartPole-v1')": {"env_id": "CartPole-v1", "make_kwargs": {}}},
+    "epochs": 2, "exp_name": "g", "gamma": 0.99, "lam": 0.97,
+    "logger_kwargs": {"exp_name": "g", "output_dir": "elsewhere/g/g_s0"}, "max_ep_len": 1000,
+    "pi_lr": 0.0003, "save_freq": 10, "seed": 0, "steps_per_epoch": 400, "target_kl": 0.01,
+    "train_pi_iters": 80, "train_v_iters": 80, "vf_lr": 0.001,
+}
+
+
+def test_settings_left_at_their_defaults_are_compared_too(tmp_path):
+    from spinup_lib.algos.ppo import ppo
+
+    config = dict(PPO_SHORT_CONFIG)
+    fake_run(tmp_path / "g" / "g_s0", config.pop("epochs"), 2, **config)
+    plain = ExperimentGrid("g")  # epochs, steps_per_epoch and hidden_sizes left at ppo's defaults
+    plain.add("env_name", "CartPole-v1")
+    with pytest.raises(UserError, match="other settings") as refused:
+        plain.run(ppo, data_dir=str(tmp_path), dry_run=True)
+    for difference in ["epochs 2 there, 50 here", "steps_per_epoch 400 there, 4000 here",
+                       "ac_kwargs:hidden_sizes [32, 32] there, [64, 64] here"]:
+        assert difference in str(refused.value)
+    assert len(str(refused.value).splitlines()) == 1
+
+    same = ExperimentGrid("g")  # the same call, spelled with defaults given and left out
+    same.add("env_name", "CartPole-v1")
+    same.add("epochs", 2)
+    same.add("steps_per_epoch", 400)
+    same.add("ac_kwargs", [dict(hidden_sizes=(32, 32), activation=torch.nn.Tanh)])
+    same.add("pi_lr", 3e-4)
+    [run] = same.run(ppo, data_dir=str(tmp_path), dry_run=True)
+    assert run.status == "finished"
 
 
 def test_statuses_from_the_run_folders(tmp_path):

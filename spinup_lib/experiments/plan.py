@@ -10,14 +10,11 @@ and gives the run one of four statuses:
 ``restart``   stopped part way before its first checkpoint: started again from epoch 0 in the
               same folder (its old rows are replaced; with the same seed they come out the same).
 
-A folder that holds a run made with other settings (or files that are not a run of this grid) is
-refused, as a new run always was. Then one of three runners goes through the plan:
-
-* :func:`run_series`: one run after the other, each printing its epoch table (``num_workers=1``,
-
-A folder that holds a run made with other settings (or files that are not a run of this grid) is
-refused, as a new run always was. The runners (:mod:`spinup_lib.experiments.runners`,
-:mod:`spinup_lib.experiments.ray_runner`) then go through the plan.
+A folder that holds a run made with other settings (the whole call is compared with its
+config.json, settings left at their defaults included: :func:`settings_that_differ`), or files
+that are not a run of this grid, is refused, as a new run always was. The runners
+(:mod:`spinup_lib.experiments.runners`, :mod:`spinup_lib.experiments.ray_runner`) then go
+through the plan.
 """
 import collections
 import dataclasses
@@ -148,7 +145,7 @@ def classify(run):
         raise UserError(f"{run.output_dir} already holds a run (progress.txt) that is not one of this grid's "
                         "(no config.json with its epochs): choose another --exp_name or --data_dir, add --dt "
                         f"for a dated folder, or continue it with `python -m spinup_lib.run resume {quoted_dir}`")
-    differences = settings_that_differ(config, run.kwargs)
+    differences = settings_that_differ(config, run.kwargs, run.thunk)
     if differences:
         raise UserError(f"{run.output_dir} already holds a run made with other settings ({'; '.join(differences)}): "
                         "choose another --exp_name or --data_dir, or add --dt for a dated folder; to train that "
@@ -207,29 +204,82 @@ def epochs_logged(progress_path):
     return 0
 
 
-def settings_that_differ(config, kwargs):
-    """The grid settings of a run (``kwargs``) that its config.json records otherwise, in words.
+#: Arguments that say where and how a run is made, not what it is: never compared.
+NOT_SETTINGS = ("logger_kwargs", "resume_from")
 
-    Only what both record is compared: the grid's parameters (seed included) against the
-    algorithm's arguments in config.json; ``env_name`` against the env id of its ``env_fn``.
+#: Dict arguments whose missing keys take the defaults of the constructor another argument names.
+CONSTRUCTOR_OF = {"ac_kwargs": "actor_critic"}
+
+
+def effective_call(thunk, kwargs):
+    """``kwargs`` plus every argument of ``thunk`` left at its default, as config.json records a call.
+
+    Without a thunk whose signature can be read (None, or only ``**kwargs``), ``kwargs`` as given.
+    """
+    call = dict(kwargs)
+    try:
+        parameters = inspect.signature(thunk).parameters.values() if thunk is not None else ()
+    except (TypeError, ValueError):
+        parameters = ()
+    for parameter in parameters:
+        if (parameter.name in call or parameter.name in NOT_SETTINGS
+                or parameter.default is inspect.Parameter.empty
+                or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)):
+            continue
+        if parameter.name == "env_fn" and "env_name" in call:
+            continue
+        call[parameter.name] = parameter.default
+    return call
+
+
+def _constructor_defaults(constructor):
+    """The keyword defaults of a class or function (``{}`` when they cannot be read)."""
+    try:
+        parameters = inspect.signature(constructor).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def settings_that_differ(config, kwargs, thunk=None):
+    """The settings of a run that its config.json records otherwise, in words.
+
+    With ``thunk``, the whole effective call is compared (:func:`effective_call`: the grid's
+    parameters plus every argument left at its default), so a run made with ``epochs=2`` differs
+    from a ``ppo`` call that leaves ``epochs`` at its default of 50; the keys of ``ac_kwargs`` left out on
+    either side take the defaults of the ``actor_critic`` in effect (``hidden_sizes=(64, 64)``...).
+    Without ``thunk``, only the grid's parameters are compared. Either way, only what config.json
+    records is compared (``env_name`` against the env id of its ``env_fn``), and
+    ``logger_kwargs`` never.
     """
     def normal(value):
         return json.loads(json.dumps(convert_json(value), sort_keys=True, default=str))
 
-    def compare(name, there, here):
+    def compare(name, there, here, defaults=None):
         if isinstance(here, dict) and isinstance(there, dict):
-            return [d for key in here if key in there for d in compare(f"{name}:{key}", there[key], here[key])]
+            if defaults is None:  # only the keys given here
+                keys = [key for key in here if key in there]
+            else:  # every key either side gives; a missing one is its default (when known)
+                there = {**{k: normal(v) for k, v in defaults.items() if k in here}, **there}
+                here = {**{k: v for k, v in defaults.items() if k in there}, **here}
+                keys = [key for key in sorted(set(here) | set(there), key=str) if key in here and key in there]
+            return [d for key in keys for d in compare(f"{name}:{key}", there[key], here[key])]
         here = normal(here)
         return [] if there == here else [f"{name} {json.dumps(there)} there, {json.dumps(here)} here"]
 
+    call = effective_call(thunk, kwargs)
     differences = []
-    for key, value in kwargs.items():
+    for key, value in call.items():
         if key == "env_name":
             there = _env_id(config.get("env_fn"))
             if there is not None and there != value:
                 differences.append(f"env {there} there, {value} here")
         elif key in config:
-            differences += compare(key, config[key], value)
+            defaults = None
+            if thunk is not None and key in CONSTRUCTOR_OF:
+                defaults = _constructor_defaults(call.get(CONSTRUCTOR_OF[key]))
+            differences += compare(key, config[key], value, defaults)
     return differences
 
 
