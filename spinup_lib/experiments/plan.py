@@ -217,18 +217,10 @@ def effective_call(thunk, kwargs):
     Without a thunk whose signature can be read (None, or only ``**kwargs``), ``kwargs`` as given.
     """
     call = dict(kwargs)
-    try:
-        parameters = inspect.signature(thunk).parameters.values() if thunk is not None else ()
-    except (TypeError, ValueError):
-        parameters = ()
-    for parameter in parameters:
-        if (parameter.name in call or parameter.name in NOT_SETTINGS
-                or parameter.default is inspect.Parameter.empty
-                or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)):
+    for name, default in _constructor_defaults(thunk).items():
+        if name in call or name in NOT_SETTINGS or (name == "env_fn" and "env_name" in call):
             continue
-        if parameter.name == "env_fn" and "env_name" in call:
-            continue
-        call[parameter.name] = parameter.default
+        call[name] = default
     return call
 
 
