@@ -70,7 +70,8 @@ class _PublicPath(types.ModuleType):
 
     def __delattr__(self, name):
         if name in SETTINGS:
-            delattr(SETTINGS[name], name)
+            # Back to the default; deleting a setting that was never assigned changes nothing.
+            vars(SETTINGS[name]).pop(name, None)
         else:
             super().__delattr__(name)
 

@@ -234,6 +234,27 @@ def test_without_default_shorthand_the_whole_key_is_used(monkeypatch):
     assert names_of(grid)[0] == "exp_ac_kwargs-hidden_sizes8_clip_ratio0-1"
 
 
+def test_deleting_an_assigned_switch_returns_it_to_its_default(tmp_path):
+    # The module docstring's promise: assigned, then deleted, a setting is back to its default and
+    # the grid and the naming go on working (they read the settings at every use).
+    run_utils.DEFAULT_SHORTHAND = False
+    run_utils.FORCE_DATESTAMP = True
+    try:
+        grid = ExperimentGrid("exp")
+        grid.add("clip_ratio", [0.1, 0.3])
+        assert names_of(grid)[0] == "exp_clip_ratio0-1"
+    finally:
+        del run_utils.DEFAULT_SHORTHAND
+        del run_utils.FORCE_DATESTAMP
+    assert run_utils.DEFAULT_SHORTHAND is True and run_utils.FORCE_DATESTAMP is False
+    grid = ExperimentGrid("exp")
+    grid.add("clip_ratio", [0.1, 0.3])
+    assert names_of(grid)[0] == "exp_cli0-1"
+    assert setup_logger_kwargs("exp", seed=0, data_dir=str(tmp_path))["output_dir"] == str(tmp_path / "exp" / "exp_s0")
+    del run_utils.DEFAULT_SHORTHAND  # never assigned now: nothing to undo, no error
+    assert run_utils.DEFAULT_SHORTHAND is True
+
+
 def test_variants_build_nested_dicts_in_order():
     import torch
 

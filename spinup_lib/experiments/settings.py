@@ -10,8 +10,10 @@ import os
 from spinup_lib.checks import MPI_ALGORITHMS
 from spinup_lib.errors import UserError
 
-FORCE_DATESTAMP = False
-DEFAULT_SHORTHAND = True
+# What the two switches are until assigned, and again after `del`.
+SWITCH_DEFAULTS = {"FORCE_DATESTAMP": False, "DEFAULT_SHORTHAND": True}
+FORCE_DATESTAMP = SWITCH_DEFAULTS["FORCE_DATESTAMP"]
+DEFAULT_SHORTHAND = SWITCH_DEFAULTS["DEFAULT_SHORTHAND"]
 
 # The algorithms `python -m spinup_lib.run` knows, each `spinup_lib.algos.<name>.<name>`,
 # and the ones written to run data-parallel on several MPI processes.
@@ -29,6 +31,8 @@ def __getattr__(name):
     # moment it is used, unless a value was assigned to the module.
     if name == "WAIT_BEFORE_LAUNCH":
         return wait_before_launch()
+    if name in SWITCH_DEFAULTS:  # deleted: back to its default
+        return SWITCH_DEFAULTS[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
