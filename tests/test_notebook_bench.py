@@ -1,6 +1,6 @@
 """How chapter 13 and benchmarks/mujoco_grid.py read the committed grid runs and set them beside the
 published curves (spinup_lib.notebook.bench), on small synthetic runs whose answers are known.
-Cost: well under a second (no training, no plotting)."""
+Cost: about a second (no training; one small plot)."""
 import json
 import os
 
@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinup_lib.notebook import (compare_at_end, compare_at_published_steps, grid_run_dir, grid_status,
-                                 last_episodes_mean, original_half_window, read_grid, reference_at,
-                                 reference_shape, smoothed_at, smoothed_curve)
+from spinup_lib.notebook import (compare_at_end, compare_at_published_steps, cut_window_shortfall, grid_run_dir,
+                                 grid_status, last_episodes_mean, original_half_window, plot_grid_env, read_grid,
+                                 reference_at, reference_shape, smoothed_at, smoothed_curve, welch_interval,
+                                 whole_window, whole_window_points)
 from spinup_lib.plot import smooth_values
 
 # A reference curve for each bend: PPO bends up (convex) between 100k and 200k, SAC bends down.
@@ -105,3 +106,68 @@ def test_an_empty_grid_gives_empty_tables_that_filter_like_full_ones(tmp_path):
     table = compare_at_published_steps(runs, curves, REFERENCE, REFERENCE_STD)
     assert table[table.full_window].empty and "original_std" in table[table.full_window].columns
     assert compare_at_end(runs, curves, REFERENCE).empty
+
+
+def test_whole_window_excludes_a_half_window_at_each_end():
+    steps = np.arange(1, 26) * 4000                                  # a 100k-step off-policy run
+    assert not whole_window(steps, 100_000, original_half_window("sac")).any()   # no logged step at exactly 50k
+    steps = np.arange(1, 27) * 4000                                  # 104k steps: 52k - 50k >= 0, 52k + 50k <= 104k
+    assert list(steps[whole_window(steps, 104_000, original_half_window("sac"))]) == [52_000]
+    assert list(whole_window([20_000, 50_000, 51_000], 100_000, 50_000)) == [False, True, False]
+
+
+def test_whole_window_points_are_the_published_points_a_run_covers_with_a_whole_window():
+    # SAC's window is 50k either side: a 100k run covers only 50k; a 152k run 50k and 100k. PPO's is 20k.
+    assert whole_window_points(REFERENCE, "HalfCheetah-v5", "sac", 100_000) == [50_000]
+    assert whole_window_points(REFERENCE, "HalfCheetah-v5", "sac", 152_000) == [50_000, 100_000]
+    assert whole_window_points(REFERENCE, "HalfCheetah-v5", "ppo", 220_000) == [50_000, 100_000, 200_000]
+    assert whole_window_points(REFERENCE, "HalfCheetah-v5", "trpo", 1_000_000) == []      # no curve
+
+
+def test_welch_interval_matches_the_t_test_and_needs_two_members_a_side():
+    from scipy import stats
+    a, b = np.array([1.0, 2.0, 4.0]), np.array([0.0, 0.5, 1.0, 2.5, 3.0, 0.0])
+    low, high, df = welch_interval(a.mean(), a.std(ddof=1), 3, b.mean(), b.std(ddof=1), 6)
+    test = stats.ttest_ind(a, b, equal_var=False)
+    assert test.df == pytest.approx(df)
+    # The interval excludes 0 exactly when the two-sided test rejects at 5%, and is centred on the difference.
+    assert (low + high) / 2 == pytest.approx(a.mean() - b.mean())
+    interval = test.confidence_interval(0.95)
+    assert (low, high) == (pytest.approx(interval.low), pytest.approx(interval.high))
+    assert all(np.isnan(welch_interval(1.0, np.nan, 1, 0.0, 1.0, 10)))
+
+
+def test_the_plotted_mean_is_solid_only_where_the_window_is_whole(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for seed in (0, 1):
+        write_run(tmp_path, "sac", "HalfCheetah-v5", seed, np.arange(38.0) * 100 + seed)   # 152k steps
+    runs, curves = read_grid(str(tmp_path))
+    fig, ax = plt.subplots()
+    plot_grid_env(ax, runs, curves, REFERENCE, "HalfCheetah-v5", ["sac"])
+    solid = [line for line in ax.lines if line.get_linestyle() == "-" and len(line.get_xdata()) > 0
+             and line.get_alpha() is None]
+    dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(solid) == 1 and solid[0].get_label() == "ours SAC (2 seeds)"
+    assert min(solid[0].get_xdata()) == 52_000 and max(solid[0].get_xdata()) == 100_000   # 152k - 50k
+    assert len(dotted) == 1 and max(dotted[0].get_xdata()) == 152_000
+    plt.close(fig)
+
+
+def test_cut_window_shortfall_is_what_the_originals_own_curve_loses_to_a_trailing_window():
+    # SAC rises 1000 -> 2000 between 50k and 100k: a run ending at 100k covers 50k..100k of the window, mean 1500.
+    assert cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "sac", 100_000, 100_000) == pytest.approx(500)
+    assert cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "sac", 100_000, 150_000) == 0.0     # whole window
+    # PPO is linear at slope 0.004 between 100k and 200k: a run ending at 180k, 40k short, reads 0.004 * 40k / 2 low.
+    shortfall = cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "ppo", 160_000, 160_000)
+    assert shortfall == pytest.approx(0.004 * 20_000 / 2)
+    assert np.isnan(cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "trpo", 100_000, 100_000))
+
+
+def test_a_bend_within_the_reading_error_is_undetermined():
+    # PPO's slope doubles at 100k: the 200k point lies 200 above the line of the stretch before.
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=199) == "convex"
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=200) == "undetermined"
+    tie = pd.DataFrame(dict(env="Hopper", algo="vpg", steps=[0, 100, 200], **{"return": [0.0, 10.0, 20.0]}))
+    assert reference_shape(tie, "Hopper-v5", "vpg", 150) == "undetermined"      # equal slopes: neither way

@@ -23,10 +23,10 @@ import pandas as pd
 from spinup_lib.errors import UserError
 
 __all__ = ["ALGOS", "ON_POLICY", "OFF_POLICY", "ALGO_COLORS", "ORIGINAL_SMOOTHING_EPOCHS", "ORIGINAL_EPOCH_STEPS",
-           "grid_run_dir", "find_grid_runs", "read_grid", "grid_status", "original_half_window",
-           "smoothed_at", "smoothed_curve", "read_reference", "reference_at", "reference_shape",
-           "compare_at_published_steps", "compare_at_end", "last_episodes_mean", "plot_grid_env",
-           "plot_grid_figure"]
+           "READING_ERROR", "READING_ERROR_ELSEWHERE", "grid_run_dir", "find_grid_runs", "read_grid", "grid_status",
+           "original_half_window", "smoothed_at", "smoothed_curve", "whole_window", "read_reference", "reference_at",
+           "reference_shape", "whole_window_points", "cut_window_shortfall", "welch_interval",
+           "compare_at_published_steps", "compare_at_end", "last_episodes_mean", "plot_grid_env", "plot_grid_figure"]
 
 ON_POLICY = ("vpg", "trpo", "ppo")
 OFF_POLICY = ("ddpg", "td3", "sac")
@@ -165,6 +165,15 @@ def smoothed_curve(steps, scores, half_window):
     return np.array([smoothed_at(steps, scores, at, half_window)[0] for at in np.asarray(steps, dtype=float)])
 
 
+def whole_window(steps, last_step, half_window):
+    """Where the centred window of :func:`smoothed_at` lies whole inside a run that logged up to ``last_step``:
+    True at each of ``steps`` with ``half_window <= step <= last_step - half_window``. Elsewhere the window is cut
+    (a leading mean near the start, a trailing one near the end), and a rising curve reads too high at the start
+    and too low at the end."""
+    steps = np.asarray(steps, dtype=float)
+    return (steps >= half_window) & (steps <= last_step - half_window)
+
+
 # ----------------------------------------------------------------------------------------------
 # The published references
 # ----------------------------------------------------------------------------------------------
@@ -191,14 +200,22 @@ def reference_at(curves, env, algo, steps):
     return float(np.interp(steps, x, y)) if len(x) else float("nan")
 
 
-def reference_shape(curves, env, algo, steps):
+#: How far off the published points were read, in return (benchmarks/reference/README.md: "reading error up to
+#: ~15 on HalfCheetah, ~3 elsewhere").
+READING_ERROR = {"HalfCheetah": 15.0}
+READING_ERROR_ELSEWHERE = 3.0
+
+
+def reference_shape(curves, env, algo, steps, reading_error=0.0):
     """Whether the published curve bends up or down around the stretch that holds ``steps``.
 
     Returns 'published' when ``steps`` is one of the published points (nothing is interpolated),
     'convex' when the stretch between the two published points around ``steps`` is steeper than
-    the stretch before it (the curve bends up: a straight line between the points lies above it,
-    so an interpolated value is too high), 'concave' when it is less steep (too low), and '' when
-    there is no curve or no stretch before.
+    the stretch before it (the curve bends up at the stretch's start: a straight line between the
+    points probably lies above it, so an interpolated value is too high), 'concave' when it is less
+    steep (too low), 'undetermined' when the stretch's end departs from the line of the stretch
+    before by no more than ``reading_error`` (a tie, or a bend within the error of reading the
+    points off a plot), and '' when there is no curve or no stretch before.
     """
     x, y = _reference_curve(curves, env, algo)
     if not len(x):
@@ -210,7 +227,49 @@ def reference_shape(curves, env, algo, steps):
         return ""
     slope = (y[right] - y[right - 1]) / (x[right] - x[right - 1])
     before = (y[right - 1] - y[right - 2]) / (x[right - 1] - x[right - 2])
+    if abs(slope - before) * (x[right] - x[right - 1]) <= reading_error:
+        return "undetermined"
     return "convex" if slope > before else "concave"
+
+
+def whole_window_points(curves, env, algo, steps):
+    """The original's published points for ``algo`` on ``env`` that a run of ``steps`` steps can be compared
+    at with a whole smoothing window (:func:`whole_window`), as a list of ints (empty if none or no curve)."""
+    x, _ = _reference_curve(curves, env, algo)
+    return [int(at) for at in x[whole_window(x, steps, original_half_window(algo))]]
+
+
+def cut_window_shortfall(curves, env, algo, at, end):
+    """How much lower than its value at ``at`` the original's own curve would read if its smoothing window were
+    cut where a run that ends at ``end`` cuts ours: the published value at ``at`` minus the mean of the published
+    curve (straight lines between its points) over ``[at - h, end]``. 0 when the window is whole
+    (``end >= at + h``), NaN without a curve. On a curve that rises at slope r, r * (at + h - end) / 2."""
+    h = original_half_window(algo)
+    if end >= at + h:
+        return 0.0
+    grid = np.linspace(max(at - h, 0), end, 201)
+    return reference_at(curves, env, algo, at) - float(np.mean([reference_at(curves, env, algo, n) for n in grid]))
+
+
+def welch_interval(mean_a, std_a, n_a, mean_b, std_b, n_b, confidence=0.95):
+    """Welch's confidence interval for the difference of two means, mean_a - mean_b, from each sample's mean,
+    standard deviation (ddof=1) and size; it does not assume the two spreads are equal.
+
+    Returns:
+        (low, high, df): the interval and the Welch-Satterthwaite degrees of freedom (NaN when either sample
+        has fewer than two members or no standard deviation).
+    """
+    from scipy import stats
+
+    if n_a < 2 or n_b < 2 or not (np.isfinite(std_a) and np.isfinite(std_b)):
+        return float("nan"), float("nan"), float("nan")
+    va, vb = std_a ** 2 / n_a, std_b ** 2 / n_b
+    se = np.sqrt(va + vb)
+    if se == 0:
+        return float(mean_a - mean_b), float(mean_a - mean_b), float("inf")
+    df = (va + vb) ** 2 / (va ** 2 / (n_a - 1) + vb ** 2 / (n_b - 1))
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    return float(mean_a - mean_b - half), float(mean_a - mean_b + half), float(df)
 
 
 def _reference_std(std, env, algo, steps):
@@ -312,8 +371,9 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
     """Our runs of ``algos`` on ``env`` beside the original's published curves, on one Axes.
 
     Ours: each run smoothed the original's way (:func:`smoothed_curve`); the finished runs' mean
-    over seeds (solid) with a band of one standard deviation and, thin and pale, their unsmoothed
-    mean; runs still under way as thin dotted lines. The original: its published points (dashed,
+    over seeds, solid where the smoothing window is whole and faded dots where it is cut
+    (:func:`whole_window`), with a band of one standard deviation and, thin and pale, their
+    unsmoothed mean; runs still under way as thin dotted lines. The original: its published points (dashed,
     circles), up to the first one beyond our longest run. Returns the algorithms drawn.
     """
     drawn = []
@@ -330,7 +390,12 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
             raw = raw.groupby("steps").score.mean()
             ax.plot(raw.index, raw.to_numpy(), color=color, lw=0.7, alpha=0.4)  # unsmoothed, for reference
             seeds = f"{len(done)} seed{'s' if len(done) > 1 else ''}"
-            ax.plot(table.index, mean, color=color, lw=1.8, label=f"ours {algo.upper()} ({seeds})")
+            whole = whole_window(table.index, done.steps.min(), original_half_window(algo))
+            # Solid where the window is whole; faded dots where it is cut (the first and last half-window).
+            ax.plot(table.index, mean, ":", color=color, lw=1.8, alpha=0.6,
+                    label=None if whole.any() else f"ours {algo.upper()} ({seeds}), window cut everywhere")
+            ax.plot(table.index[whole], mean[whole], color=color, lw=1.8,
+                    label=f"ours {algo.upper()} ({seeds})" if whole.any() else None)
             if len(done) > 1:
                 ax.fill_between(table.index, mean - std, mean + std, color=color, alpha=0.2, lw=0)
         if len(under_way):
