@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spinup_lib.notebook import (compare_at_end, compare_at_published_steps, cut_window_shortfall, grid_run_dir,
-                                 grid_status, last_episodes_mean, original_half_window, plot_grid_env, read_grid,
-                                 reference_at, reference_shape, smoothed_at, smoothed_curve, welch_interval,
-                                 whole_window, whole_window_points)
+from spinup_lib.notebook import (bend_reading_error, compare_at_end, compare_at_published_steps,
+                                 cut_window_shortfall, grid_run_dir, grid_status, last_episodes_mean,
+                                 original_half_window, plot_grid_env, read_grid, reference_at, reference_shape,
+                                 smoothed_at, smoothed_curve, untrained_score, welch_interval, whole_window,
+                                 whole_window_points)
 from spinup_lib.plot import smooth_values
 
 # A reference curve for each bend: PPO bends up (convex) between 100k and 200k, SAC bends down.
@@ -86,6 +87,12 @@ def test_grid_status_and_comparisons_count_finished_runs_only(tmp_path):
     assert table.loc[100_000, "ratio"] == pytest.approx(1.1) and table.loc[100_000, "difference"] == pytest.approx(20)
     assert table.loc[100_000, "full_window"]
     assert not table.loc[200_000, "full_window"]               # 200k is the runs' last step
+    # R0: the first epochs score 0 and 20, mean 10; the original gained 190 over it by 100k, ours 210.
+    assert untrained_score(runs, curves, "ppo", "HalfCheetah-v5") == pytest.approx(10)
+    assert table.loc[100_000, "untrained"] == pytest.approx(10)
+    assert table.loc[100_000, "gain_ratio"] == pytest.approx(210 / 190)
+    # At 50k the window 30k..70k holds five epochs of 0 and five of 210 (+20 for seed 1): ours 115, original 100.
+    assert table.loc[50_000, "gain_ratio"] == pytest.approx((115 - 10) / (100 - 10))
 
     end = compare_at_end(runs, curves, REFERENCE).iloc[0]
     assert end["steps"] == 200_000 and end["shape"] == "published" and end["final"] == pytest.approx(220)
@@ -155,6 +162,30 @@ def test_the_plotted_mean_is_solid_only_where_the_window_is_whole(tmp_path):
     plt.close(fig)
 
 
+def test_the_plot_marks_the_compared_points_and_draws_runs_under_way_unsmoothed(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for seed in (0, 1):                  # 100k steps: SAC's window (50k either side) is whole only at 50k
+        write_run(tmp_path, "sac", "HalfCheetah-v5", seed, np.arange(25.0) * 100 + seed)
+    write_run(tmp_path, "sac", "HalfCheetah-v5", 2, np.arange(5.0) * 100, epochs_asked=25)    # under way
+    runs, curves = read_grid(str(tmp_path))
+    fig, ax = plt.subplots()
+    plot_grid_env(ax, runs, curves, REFERENCE, "HalfCheetah-v5", ["sac"], reference_std=REFERENCE_STD)
+    labels = [line.get_label() for line in ax.lines]
+    assert "ours SAC (2 seeds), window whole only at 50k" in labels
+    diamonds = [line for line in ax.lines if line.get_marker() == "D"]
+    # At 50k the window 0..100k holds every epoch of both seeds: mean 1200 + 0.5.
+    assert len(diamonds) == 1 and list(diamonds[0].get_xdata()) == [50_000]
+    assert diamonds[0].get_ydata()[0] == pytest.approx(np.mean(np.arange(25.0) * 100) + 0.5)
+    under_way = [line for line in ax.lines if line.get_label() == "ours SAC, under way (unsmoothed)"]
+    assert len(under_way) == 1 and under_way[0].get_linestyle() == "-."
+    assert list(under_way[0].get_ydata()) == list(np.arange(5.0) * 100)      # the raw scores
+    original = [line for line in ax.lines if line.get_label().startswith("original SAC")]
+    assert len(original) == 1 and original[0].get_linestyle() == "None"     # points only, no line between
+    plt.close(fig)
+
+
 def test_cut_window_shortfall_is_what_the_originals_own_curve_loses_to_a_trailing_window():
     # SAC rises 1000 -> 2000 between 50k and 100k: a run ending at 100k covers 50k..100k of the window, mean 1500.
     assert cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "sac", 100_000, 100_000) == pytest.approx(500)
@@ -165,9 +196,12 @@ def test_cut_window_shortfall_is_what_the_originals_own_curve_loses_to_a_trailin
     assert np.isnan(cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "trpo", 100_000, 100_000))
 
 
-def test_a_bend_within_the_reading_error_is_undetermined():
-    # PPO's slope doubles at 100k: the 200k point lies 200 above the line of the stretch before.
-    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=199) == "convex"
-    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=200) == "undetermined"
+def test_a_bend_within_the_reading_error_of_its_three_points_is_undetermined():
+    # PPO's slope doubles at 100k: the 200k point lies 200 above the line of the stretch before, a stretch half
+    # as long (k = 2). Each point read to within e, the departure is read to within e * sqrt(1 + 9 + 4) = 3.74 e.
+    assert bend_reading_error(1.0, 2.0) == pytest.approx(np.sqrt(14))
+    assert bend_reading_error(2.0, 1.0) == pytest.approx(2 * np.sqrt(6))
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=53) == "convex"
+    assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=54) == "undetermined"
     tie = pd.DataFrame(dict(env="Hopper", algo="vpg", steps=[0, 100, 200], **{"return": [0.0, 10.0, 20.0]}))
     assert reference_shape(tie, "Hopper-v5", "vpg", 150) == "undetermined"      # equal slopes: neither way

@@ -8,9 +8,9 @@
 and chapter 13 and the script's own tables and plots are computed from those files with the
 functions here, so that both say the same thing. The published curves they are compared with
 (``benchmarks/reference/``) are smoothed the original's way: a centred moving average over 11
-epochs, which is 44k steps for the on-policy algorithms (epochs of 4000 steps) and 110k steps for
-the off-policy ones (one test every 10k steps). :func:`smoothed_at` applies the same window, in
-steps, to our runs.
+epochs, which span 40k steps end to end for the on-policy algorithms (epochs of 4000 steps) and 100k
+steps for the off-policy ones (one test every 10k steps): half-windows of 20k and 50k steps.
+:func:`smoothed_at` applies the same window, in steps, to our runs.
 """
 import json
 import os
@@ -25,7 +25,8 @@ from spinup_lib.errors import UserError
 __all__ = ["ALGOS", "ON_POLICY", "OFF_POLICY", "ALGO_COLORS", "ORIGINAL_SMOOTHING_EPOCHS", "ORIGINAL_EPOCH_STEPS",
            "READING_ERROR", "READING_ERROR_ELSEWHERE", "grid_run_dir", "find_grid_runs", "read_grid", "grid_status",
            "original_half_window", "smoothed_at", "smoothed_curve", "whole_window", "read_reference", "reference_at",
-           "reference_shape", "whole_window_points", "cut_window_shortfall", "welch_interval",
+           "reference_shape", "bend_reading_error", "whole_window_points", "cut_window_shortfall", "untrained_score",
+           "welch_interval",
            "compare_at_published_steps", "compare_at_end", "last_episodes_mean", "plot_grid_env", "plot_grid_figure"]
 
 ON_POLICY = ("vpg", "trpo", "ppo")
@@ -206,6 +207,13 @@ READING_ERROR = {"HalfCheetah": 15.0}
 READING_ERROR_ELSEWHERE = 3.0
 
 
+def bend_reading_error(reading_error, k):
+    """How far off the departure D = y2 - (1 + k) y1 + k y0 of a stretch's end from the line of the stretch
+    before can be read, when each of the three points is read to within ``reading_error`` independently and
+    ``k`` is the ratio of the two stretches' lengths: the root-sum-square ``e * sqrt(1 + (1 + k)**2 + k**2)``."""
+    return reading_error * float(np.sqrt(1 + (1 + k) ** 2 + k ** 2))
+
+
 def reference_shape(curves, env, algo, steps, reading_error=0.0):
     """Whether the published curve bends up or down around the stretch that holds ``steps``.
 
@@ -214,8 +222,9 @@ def reference_shape(curves, env, algo, steps, reading_error=0.0):
     the stretch before it (the curve bends up at the stretch's start: a straight line between the
     points probably lies above it, so an interpolated value is too high), 'concave' when it is less
     steep (too low), 'undetermined' when the stretch's end departs from the line of the stretch
-    before by no more than ``reading_error`` (a tie, or a bend within the error of reading the
-    points off a plot), and '' when there is no curve or no stretch before.
+    before by no more than the error of that departure when each point is read to within
+    ``reading_error`` (:func:`bend_reading_error`: a tie, or a bend within the error of reading the
+    three points off a plot), and '' when there is no curve or no stretch before.
     """
     x, y = _reference_curve(curves, env, algo)
     if not len(x):
@@ -227,7 +236,8 @@ def reference_shape(curves, env, algo, steps, reading_error=0.0):
         return ""
     slope = (y[right] - y[right - 1]) / (x[right] - x[right - 1])
     before = (y[right - 1] - y[right - 2]) / (x[right - 1] - x[right - 2])
-    if abs(slope - before) * (x[right] - x[right - 1]) <= reading_error:
+    k = (x[right] - x[right - 1]) / (x[right - 1] - x[right - 2])
+    if abs(slope - before) * (x[right] - x[right - 1]) <= bend_reading_error(reading_error, k):
         return "undetermined"
     return "convex" if slope > before else "concave"
 
@@ -288,6 +298,15 @@ def _seed_values(curves, runs, algo, env, at):
     return np.array(values), full
 
 
+def untrained_score(runs, curves, algo, env):
+    """R0: the mean over the finished runs of ``algo`` on ``env`` of their first epoch's score, what a barely
+    trained policy scores (NaN without a finished run)."""
+    seeds = runs[(runs.algo == algo) & (runs.env == env) & runs.finished].seed
+    mine = curves[(curves.algo == algo) & (curves.env == env) & curves.seed.isin(seeds)]
+    first = mine.sort_values("steps").groupby("seed").score.first()
+    return float(first.mean()) if len(first) else float("nan")
+
+
 def compare_at_published_steps(runs, curves, reference_curves, reference_std):
     """Our finished runs against the original at every published step they reach.
 
@@ -296,11 +315,14 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
     <= the shortest finished run's last step): ours (mean over seeds), ours_std (sample std, NaN for
     one seed), seeds, full_window (every seed's window complete; False means a trailing window at
     the run's end), original, original_std (where the band's width was read, else NaN), difference
-    (ours - original) and ratio (ours / original, where the original is positive).
+    (ours - original), ratio (ours / original, where the original is positive), untrained (R0, see
+    :func:`untrained_score`) and gain_ratio ((ours - R0) / (original - R0): the share of the original's gain
+    over R0 that ours made, where that gain is positive).
     """
     rows = []
     for (algo, env), group in runs[runs.finished].groupby(["algo", "env"], sort=False):
         x, _ = _reference_curve(reference_curves, env, algo)
+        r0 = untrained_score(runs, curves, algo, env)
         for at in x[x <= group.steps.min()]:
             values, full = _seed_values(curves, runs, algo, env, at)
             original = reference_at(reference_curves, env, algo, at)
@@ -309,9 +331,12 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
                              full_window=full, original=original,
                              original_std=_reference_std(reference_std, env, algo, at),
                              difference=values.mean() - original,
-                             ratio=values.mean() / original if original > 0 else float("nan")))
+                             ratio=values.mean() / original if original > 0 else float("nan"),
+                             untrained=r0, gain_ratio=(values.mean() - r0) / (original - r0) if original > r0
+                             else float("nan")))
     return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "ours", "ours_std", "full_window",
-                                       "original", "original_std", "difference", "ratio"]).astype({"full_window": bool})
+                                       "original", "original_std", "difference", "ratio", "untrained",
+                                       "gain_ratio"]).astype({"full_window": bool})
 
 
 def compare_at_end(runs, curves, reference_curves):
@@ -367,14 +392,17 @@ def _smoothed_seeds(runs, curves, algo, env):
     return pd.concat(smoothed, axis=1)
 
 
-def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None):
+def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None, reference_std=None):
     """Our runs of ``algos`` on ``env`` beside the original's published curves, on one Axes.
 
     Ours: each run smoothed the original's way (:func:`smoothed_curve`); the finished runs' mean
     over seeds, solid where the smoothing window is whole and faded dots where it is cut
     (:func:`whole_window`), with a band of one standard deviation and, thin and pale, their
-    unsmoothed mean; runs still under way as thin dotted lines. The original: its published points (dashed,
-    circles), up to the first one beyond our longest run. Returns the algorithms drawn.
+    unsmoothed mean; filled diamonds at the original's published points where our window is whole
+    (:func:`whole_window_points`: the values the comparison uses); runs still under way unsmoothed,
+    as thin dash-dotted lines. The original: its published points only, as open circles (it is read
+    nowhere else), with its one-standard-deviation bar where ``reference_std`` has one, up to the
+    first point beyond our longest run. Returns the algorithms drawn.
     """
     drawn = []
     for algo in algos:
@@ -391,36 +419,49 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
             ax.plot(raw.index, raw.to_numpy(), color=color, lw=0.7, alpha=0.4)  # unsmoothed, for reference
             seeds = f"{len(done)} seed{'s' if len(done) > 1 else ''}"
             whole = whole_window(table.index, done.steps.min(), original_half_window(algo))
+            points = whole_window_points(reference_curves, env, algo, done.steps.min())
+            where = ("window cut everywhere" if not points else
+                     "window whole only at " + ", ".join(f"{p // 1000}k" for p in points))
             # Solid where the window is whole; faded dots where it is cut (the first and last half-window).
             ax.plot(table.index, mean, ":", color=color, lw=1.8, alpha=0.6,
-                    label=None if whole.any() else f"ours {algo.upper()} ({seeds}), window cut everywhere")
+                    label=None if whole.any() else f"ours {algo.upper()} ({seeds}), {where}")
             ax.plot(table.index[whole], mean[whole], color=color, lw=1.8,
                     label=f"ours {algo.upper()} ({seeds})" if whole.any() else None)
+            if points:      # the values compared with the original's points
+                values = [_seed_values(curves, runs, algo, env, p)[0].mean() for p in points]
+                ax.plot(points, values, "D", color=color, ms=5, linestyle="none")
             if len(done) > 1:
                 ax.fill_between(table.index, mean - std, mean + std, color=color, alpha=0.2, lw=0)
-        if len(under_way):
-            table = _smoothed_seeds(under_way, curves, algo, env)
-            for i, seed in enumerate(table.columns):
-                ax.plot(table.index, table[seed], ":", color=color, lw=1,
-                        label=f"ours {algo.upper()}, under way" if i == 0 else None)
+        for i, r in enumerate(under_way.itertuples()):
+            curve = curves[(curves.algo == algo) & (curves.env == env) & (curves.seed == r.seed)]
+            ax.plot(curve.steps, curve.score, "-.", color=color, lw=0.8, alpha=0.6,
+                    label=f"ours {algo.upper()}, under way (unsmoothed)" if i == 0 else None)
         x, y = _reference_curve(reference_curves, env, algo)
-        # Up to the first published point beyond our longest run, so that the line crosses the panel.
+        # Up to the first published point beyond our longest run.
         keep = np.arange(len(x)) <= np.searchsorted(x, max_steps or mine.steps.max())
         if keep.any():
-            ax.plot(x[keep], y[keep], "--o", color=color, ms=4, lw=1.2, label=f"original {algo.upper()} (10 seeds)")
+            ax.plot(x[keep], y[keep], "o", color=color, mfc="white", mew=1.5, ms=6, linestyle="none",
+                    label=f"original {algo.upper()} (10 seeds, read only at its points)")
+            if reference_std is not None:
+                bars = reference_std[(reference_std.env == _env_name(env)) & (reference_std.algo == algo)
+                                     & reference_std.steps.isin(x[keep])]
+                if len(bars):
+                    ax.errorbar(bars.steps, [reference_at(reference_curves, env, algo, n) for n in bars.steps],
+                                yerr=bars["std"], fmt="none", ecolor=color, elinewidth=1, capsize=3)
         drawn.append(algo)
     ax.set(title=env, xlabel="environment steps", ylabel="return")
     if max_steps:
-        ax.set_xlim(0, max_steps)
+        ax.set_xlim(0, max_steps * 1.03)
     ax.ticklabel_format(axis="x", style="sci", scilimits=(3, 3))
     if drawn:
         ax.legend(fontsize=7, loc="upper left")
     return drawn
 
 
-def plot_grid_figure(runs, curves, reference_curves, env):
+def plot_grid_figure(runs, curves, reference_curves, env, reference_std=None):
     """One figure for ``env``: a panel for the off-policy algorithms (test returns, up to their longest
-    run) and one for the on-policy algorithms (training returns), each only if it has runs.
+    run) and one for the on-policy algorithms (training returns), each only if it has runs;
+    ``reference_std`` (optional) adds the original's one-standard-deviation bars where they were read.
 
     Returns the figure, or None when ``env`` has no run.
     """
@@ -434,7 +475,8 @@ def plot_grid_figure(runs, curves, reference_curves, env):
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, (algos, title) in zip(axes[0], panels):
         longest = runs[(runs.env == env) & runs.algo.isin(algos)].steps.max()
-        plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=int(longest))
+        plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=int(longest),
+                      reference_std=reference_std)
         ax.set_title(f"{env}, {title}", fontsize=10)
     fig.tight_layout()
     return fig
