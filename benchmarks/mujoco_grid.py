@@ -294,7 +294,7 @@ def report(plan, results_dir, reference_dir=REFERENCE_DIR):
     write_csv(at_steps, osp.join(results_dir, "at_published_steps.csv"))
     write_csv(at_end, osp.join(results_dir, "at_end.csv"))
     for env in plan["envs"]:
-        fig = plot_grid_figure(runs, curves, reference_curves, env)
+        fig = plot_grid_figure(runs, curves, reference_curves, env, reference_std)
         if fig is not None:
             save_figure(fig, osp.join(results_dir, f"curves_{env}.png"))
             plt.close(fig)
