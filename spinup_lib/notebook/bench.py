@@ -257,8 +257,11 @@ def cut_window_shortfall(curves, env, algo, at, end):
     h = original_half_window(algo)
     if end >= at + h:
         return 0.0
+    x, y = _reference_curve(curves, env, algo)
+    if not len(x):
+        return float("nan")
     grid = np.linspace(max(at - h, 0), end, 201)
-    return reference_at(curves, env, algo, at) - float(np.mean([reference_at(curves, env, algo, n) for n in grid]))
+    return float(np.interp(at, x, y) - np.interp(grid, x, y).mean())
 
 
 def welch_interval(mean_a, std_a, n_a, mean_b, std_b, n_b, confidence=0.95):
