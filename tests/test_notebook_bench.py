@@ -10,9 +10,9 @@ import pytest
 
 from spinup_lib.notebook import (bend_reading_error, compare_at_end, compare_at_published_steps,
                                  cut_window_shortfall, grid_run_dir, grid_status, last_episodes_mean,
-                                 original_half_window, plot_grid_env, read_grid, reference_at, reference_shape,
-                                 smoothed_at, smoothed_curve, untrained_score, welch_interval, whole_window,
-                                 whole_window_points)
+                                 log_interval_of, original_half_window, plot_grid_env, read_grid, reference_at,
+                                 reference_shape, smoothed_at, smoothed_curve, untrained_score, welch_interval,
+                                 whole_window, whole_window_points)
 from spinup_lib.plot import smooth_values
 
 # A reference curve for each bend: PPO bends up (convex) between 100k and 200k, SAC bends down.
@@ -123,6 +123,21 @@ def test_whole_window_excludes_a_half_window_at_each_end():
     assert list(whole_window([20_000, 50_000, 51_000], 100_000, 50_000)) == [False, True, False]
 
 
+def test_a_window_is_whole_when_the_run_logged_every_step_it_could_in_it():
+    # TD3 on HalfCheetah: 37 epochs of 4000 steps end at 148k. The window at 100k (50k..150k) holds every log the
+    # run could make there (52k..148k; its next, 152k, lies beyond), so it is whole, though no log reaches 150k.
+    steps = np.arange(1, 38) * 4000.0
+    assert smoothed_at(steps, np.ones_like(steps), 100_000, 50_000) == (1.0, True)
+    assert smoothed_at(steps, np.ones_like(steps), 100_000, 50_000, log_interval=None)[1] is False   # exact steps
+    assert smoothed_at(steps[:-1], np.ones(36), 100_000, 50_000)[1] is False      # 144k: 148k is missing
+    assert whole_window([100_000], 148_000, 50_000, log_interval=4000)[0]
+    assert not whole_window([100_000], 144_000, 50_000, log_interval=4000)[0]
+    assert whole_window_points(REFERENCE, "HalfCheetah-v5", "sac", 148_000, log_interval=4000) == [50_000, 100_000]
+    assert whole_window_points(REFERENCE, "HalfCheetah-v5", "sac", 148_000) == [50_000]
+    assert cut_window_shortfall(REFERENCE, "HalfCheetah-v5", "sac", 100_000, 148_000, log_interval=4000) == 0.0
+    assert log_interval_of(steps) == 4000 and log_interval_of([4000]) is None
+
+
 def test_whole_window_points_are_the_published_points_a_run_covers_with_a_whole_window():
     # SAC's window is 50k either side: a 100k run covers only 50k; a 152k run 50k and 100k. PPO's is 20k.
     assert whole_window_points(REFERENCE, "HalfCheetah-v5", "sac", 100_000) == [50_000]
@@ -157,7 +172,8 @@ def test_the_plotted_mean_is_solid_only_where_the_window_is_whole(tmp_path):
              and line.get_alpha() is None]
     dotted = [line for line in ax.lines if line.get_linestyle() == ":"]
     assert len(solid) == 1 and solid[0].get_label() == "ours SAC (2 seeds)"
-    assert min(solid[0].get_xdata()) == 52_000 and max(solid[0].get_xdata()) == 100_000   # 152k - 50k
+    # Logged every 4000 steps up to 152k, the run has every log it could in the window at 104k (54k..154k).
+    assert min(solid[0].get_xdata()) == 52_000 and max(solid[0].get_xdata()) == 104_000
     assert len(dotted) == 1 and max(dotted[0].get_xdata()) == 152_000
     plt.close(fig)
 

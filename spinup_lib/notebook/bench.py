@@ -25,8 +25,8 @@ from spinup_lib.errors import UserError
 __all__ = ["ALGOS", "ON_POLICY", "OFF_POLICY", "ALGO_COLORS", "ORIGINAL_SMOOTHING_EPOCHS", "ORIGINAL_EPOCH_STEPS",
            "READING_ERROR", "READING_ERROR_ELSEWHERE", "grid_run_dir", "find_grid_runs", "read_grid", "grid_status",
            "original_half_window", "smoothed_at", "smoothed_curve", "whole_window", "read_reference", "reference_at",
-           "reference_shape", "bend_reading_error", "whole_window_points", "cut_window_shortfall", "untrained_score",
-           "welch_interval",
+           "reference_shape", "bend_reading_error", "whole_window_points", "log_interval_of", "cut_window_shortfall",
+           "untrained_score", "welch_interval",
            "compare_at_published_steps", "compare_at_end", "last_episodes_mean", "plot_grid_env", "plot_grid_figure"]
 
 ON_POLICY = ("vpg", "trpo", "ppo")
@@ -142,7 +142,20 @@ def original_half_window(algo):
     return (ORIGINAL_SMOOTHING_EPOCHS - 1) // 2 * ORIGINAL_EPOCH_STEPS[_kind(algo)]
 
 
-def smoothed_at(steps, scores, at, half_window):
+def _reaches(last_step, end, log_interval):
+    """Whether a run that logged up to ``last_step`` every ``log_interval`` steps has logged every step it ever
+    could up to ``end``: its next log would fall beyond ``end``. Without ``log_interval``, ``last_step >= end``."""
+    return last_step + log_interval > end if log_interval else last_step >= end
+
+
+def log_interval_of(steps):
+    """The steps between a run's logs (its epoch length): the smallest gap between logged steps, None for fewer
+    than two."""
+    steps = np.unique(np.asarray(steps, dtype=float))
+    return float(np.diff(steps).min()) if len(steps) > 1 else None
+
+
+def smoothed_at(steps, scores, at, half_window, log_interval="infer"):
     """The mean of the scores logged within ``half_window`` steps of ``at``, and whether the run
     reaches the window's right end.
 
@@ -150,15 +163,22 @@ def smoothed_at(steps, scores, at, half_window):
     cut the same way): at a run's last epoch only the left half of the window exists, and the
     value is then a trailing mean, lower than a centred one while the curve still rises.
 
+    Args:
+        log_interval: the steps between the run's logs; "infer" (default) takes it from ``steps``
+            (:func:`log_interval_of`), None treats any step as one the run could have logged.
+
     Returns:
         (value, full): ``value`` is NaN when no score lies in the window; ``full`` is True when
-        the run logged a step at or beyond ``at + half_window``.
+        the run logged every step it could up to ``at + half_window``: a run logged every 4000
+        steps that ends at 148k has its whole window at 100k (its next log, 152k, lies beyond 150k).
     """
     steps = np.asarray(steps, dtype=float)
     scores = np.asarray(scores, dtype=float)
+    if isinstance(log_interval, str):
+        log_interval = log_interval_of(steps)
     inside = (np.abs(steps - at) <= half_window) & np.isfinite(scores)
     value = float(scores[inside].mean()) if inside.any() else float("nan")
-    return value, bool(len(steps) and steps.max() >= at + half_window)
+    return value, bool(len(steps) and _reaches(steps.max(), at + half_window, log_interval))
 
 
 def smoothed_curve(steps, scores, half_window):
@@ -166,13 +186,14 @@ def smoothed_curve(steps, scores, half_window):
     return np.array([smoothed_at(steps, scores, at, half_window)[0] for at in np.asarray(steps, dtype=float)])
 
 
-def whole_window(steps, last_step, half_window):
-    """Where the centred window of :func:`smoothed_at` lies whole inside a run that logged up to ``last_step``:
-    True at each of ``steps`` with ``half_window <= step <= last_step - half_window``. Elsewhere the window is cut
-    (a leading mean near the start, a trailing one near the end), and a rising curve reads too high at the start
-    and too low at the end."""
+def whole_window(steps, last_step, half_window, log_interval=None):
+    """Where the centred window of :func:`smoothed_at` lies whole inside a run that logged up to ``last_step``
+    every ``log_interval`` steps: True at each of ``steps`` with ``step >= half_window`` whose window's right end
+    the run reaches (``step + half_window < last_step + log_interval``; without ``log_interval``,
+    ``step <= last_step - half_window``). Elsewhere the window is cut (a leading mean near the start, a trailing
+    one near the end), and a rising curve reads too high at the start and too low at the end."""
     steps = np.asarray(steps, dtype=float)
-    return (steps >= half_window) & (steps <= last_step - half_window)
+    return (steps >= half_window) & _reaches(last_step, steps + half_window, log_interval)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,20 +263,23 @@ def reference_shape(curves, env, algo, steps, reading_error=0.0):
     return "convex" if slope > before else "concave"
 
 
-def whole_window_points(curves, env, algo, steps):
-    """The original's published points for ``algo`` on ``env`` that a run of ``steps`` steps can be compared
-    at with a whole smoothing window (:func:`whole_window`), as a list of ints (empty if none or no curve)."""
+def whole_window_points(curves, env, algo, steps, log_interval=None):
+    """The original's published points for ``algo`` on ``env`` that a run of ``steps`` steps, logged every
+    ``log_interval`` steps, can be compared at with a whole smoothing window (:func:`whole_window`), as a list of
+    ints (empty if none or no curve)."""
     x, _ = _reference_curve(curves, env, algo)
-    return [int(at) for at in x[whole_window(x, steps, original_half_window(algo))]]
+    return [int(at) for at in x[whole_window(x, steps, original_half_window(algo), log_interval)]]
 
 
-def cut_window_shortfall(curves, env, algo, at, end):
+def cut_window_shortfall(curves, env, algo, at, end, log_interval=None):
     """How much lower than its value at ``at`` the original's own curve would read if its smoothing window were
     cut where a run that ends at ``end`` cuts ours: the published value at ``at`` minus the mean of the published
     curve (straight lines between its points) over ``[at - h, end]``. 0 when the window is whole
-    (``end >= at + h``), NaN without a curve. On a curve that rises at slope r, r * (at + h - end) / 2."""
+    (the run, logged every ``log_interval`` steps, reaches ``at + h``: see :func:`whole_window`), NaN without a
+    curve. On a curve that rises at slope r, r * (at + h - end) / 2. It reads the original between its published
+    points, on straight lines: an approximation, which errs where the curve bends (see :func:`reference_shape`)."""
     h = original_half_window(algo)
-    if end >= at + h:
+    if _reaches(end, at + h, log_interval):
         return 0.0
     x, y = _reference_curve(curves, env, algo)
     if not len(x):
@@ -404,8 +428,9 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
     unsmoothed mean; filled diamonds at the original's published points where our window is whole
     (:func:`whole_window_points`: the values the comparison uses); runs still under way unsmoothed,
     as thin dash-dotted lines. The original: its published points only, as open circles (it is read
-    nowhere else), with its one-standard-deviation bar where ``reference_std`` has one, up to the
-    first point beyond our longest run. Returns the algorithms drawn.
+    nowhere else), with its one-standard-deviation bar where ``reference_std`` has one (set a little
+    to the side of its circle, by algorithm, so that bars at one step stay apart), up to the first
+    point beyond our longest run. Returns the algorithms drawn.
     """
     drawn = []
     for algo in algos:
@@ -421,15 +446,17 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
             raw = raw.groupby("steps").score.mean()
             ax.plot(raw.index, raw.to_numpy(), color=color, lw=0.7, alpha=0.4)  # unsmoothed, for reference
             seeds = f"{len(done)} seed{'s' if len(done) > 1 else ''}"
-            whole = whole_window(table.index, done.steps.min(), original_half_window(algo))
-            points = whole_window_points(reference_curves, env, algo, done.steps.min())
+            interval = log_interval_of(table.index)
+            whole = whole_window(table.index, done.steps.min(), original_half_window(algo), interval)
+            points = whole_window_points(reference_curves, env, algo, done.steps.min(), interval)
             where = ("window cut everywhere" if not points else
                      "window whole only at " + ", ".join(f"{p // 1000}k" for p in points))
             # Solid where the window is whole; faded dots where it is cut (the first and last half-window).
+            solid = whole.sum() > 1      # a solid stretch of one point would not show
             ax.plot(table.index, mean, ":", color=color, lw=1.8, alpha=0.6,
-                    label=None if whole.any() else f"ours {algo.upper()} ({seeds}), {where}")
+                    label=None if solid else f"ours {algo.upper()} ({seeds}), {where}")
             ax.plot(table.index[whole], mean[whole], color=color, lw=1.8,
-                    label=f"ours {algo.upper()} ({seeds})" if whole.any() else None)
+                    label=f"ours {algo.upper()} ({seeds})" if solid else None)
             if points:      # the values compared with the original's points
                 values = [_seed_values(curves, runs, algo, env, p)[0].mean() for p in points]
                 ax.plot(points, values, "D", color=color, ms=5, linestyle="none")
@@ -448,8 +475,9 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
             if reference_std is not None:
                 bars = reference_std[(reference_std.env == _env_name(env)) & (reference_std.algo == algo)
                                      & reference_std.steps.isin(x[keep])]
-                if len(bars):
-                    ax.errorbar(bars.steps, [reference_at(reference_curves, env, algo, n) for n in bars.steps],
+                if len(bars):   # set a little apart per algorithm, so that bars at one step do not hide each other
+                    dodge = (list(algos).index(algo) - (len(algos) - 1) / 2) * 0.012 * (max_steps or x.max())
+                    ax.errorbar(bars.steps + dodge, [reference_at(reference_curves, env, algo, n) for n in bars.steps],
                                 yerr=bars["std"], fmt="none", ecolor=color, elinewidth=1, capsize=3)
         drawn.append(algo)
     ax.set(title=env, xlabel="environment steps", ylabel="return")
@@ -457,7 +485,7 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
         ax.set_xlim(0, max_steps * 1.03)
     ax.ticklabel_format(axis="x", style="sci", scilimits=(3, 3))
     if drawn:
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="best")
     return drawn
 
 
