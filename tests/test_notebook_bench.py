@@ -93,6 +93,11 @@ def test_grid_status_and_comparisons_count_finished_runs_only(tmp_path):
     assert table.loc[100_000, "gain_ratio"] == pytest.approx(210 / 190)
     # At 50k the window 30k..70k holds five epochs of 0 and five of 210 (+20 for seed 1): ours 115, original 100.
     assert table.loc[50_000, "gain_ratio"] == pytest.approx((115 - 10) / (100 - 10))
+    # An original that gained no more over R0 than the error of reading it off the plot (15 on HalfCheetah) gives
+    # no ratio: it would divide by noise.
+    near = REFERENCE.assign(**{"return": np.where(REFERENCE.steps == 50_000, 24.0, REFERENCE["return"])})
+    table = compare_at_published_steps(runs, curves, near, REFERENCE_STD).set_index("steps")
+    assert np.isnan(table.loc[50_000, "gain_ratio"]) and table.loc[100_000, "gain_ratio"] == pytest.approx(210 / 190)
 
     end = compare_at_end(runs, curves, REFERENCE).iloc[0]
     assert end["steps"] == 200_000 and end["shape"] == "published" and end["final"] == pytest.approx(220)

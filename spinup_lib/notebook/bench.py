@@ -344,7 +344,8 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
     the run's end), original, original_std (where the band's width was read, else NaN), difference
     (ours - original), ratio (ours / original, where the original is positive), untrained (R0, see
     :func:`untrained_score`) and gain_ratio ((ours - R0) / (original - R0): the share of the original's gain
-    over R0 that ours made, where that gain is positive).
+    over R0 that ours made, where that gain is larger than the error of reading the original's point off its
+    plot, :data:`READING_ERROR`; NaN elsewhere, where it would divide by noise).
     """
     rows = []
     for (algo, env), group in runs[runs.finished].groupby(["algo", "env"], sort=False):
@@ -359,7 +360,8 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
                              original_std=_reference_std(reference_std, env, algo, at),
                              difference=values.mean() - original,
                              ratio=values.mean() / original if original > 0 else float("nan"),
-                             untrained=r0, gain_ratio=(values.mean() - r0) / (original - r0) if original > r0
+                             untrained=r0, gain_ratio=(values.mean() - r0) / (original - r0)
+                             if original - r0 > READING_ERROR.get(_env_name(env), READING_ERROR_ELSEWHERE)
                              else float("nan")))
     return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "ours", "ours_std", "full_window",
                                        "original", "original_std", "difference", "ratio", "untrained",
