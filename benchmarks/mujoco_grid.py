@@ -47,7 +47,8 @@ from common import (BENCHMARKS_DIR, REPO_ROOT, RESULTS_DIR, machine_info, main_g
                     save_figure, shown_path, use_file_backend, write_csv)
 from spinup_lib.errors import UserError
 from spinup_lib.notebook.bench import (compare_at_end, compare_at_published_steps, grid_run_dir, grid_status,
-                                       plot_grid_figure, read_grid, read_reference)
+                                       read_grid, read_reference)
+from spinup_lib.notebook.bench_plots import plot_grid_figure
 
 PLAN_FILE = osp.join(BENCHMARKS_DIR, "mujoco_grid.json")
 GRID_RESULTS = osp.join(RESULTS_DIR, "mujoco_grid")

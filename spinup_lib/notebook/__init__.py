@@ -11,11 +11,13 @@ replace a file silently: an existing video is kept unless ``force=True``.
 The helpers live in ``budget``, ``videos``, ``live_curve``, ``source`` (show_source), ``docs``
 (hyperparameter tables), ``q_values``, ``runs`` (training runs: train, train_variants, read_progress,
 load_agent...), ``measures`` (experience from a fixed policy, a critic's bias over training), ``tabular``
-(a small MDP's model as arrays, value iteration: chapters 01, 02) and ``bench`` (chapter 13's
-benchmark grid); ``spinup_lib.notebook.X`` gives each of them.
+(a small MDP's model as arrays, value iteration: chapters 01, 02), ``bench`` (chapter 13's
+benchmark grid) and ``bench_plots`` (its figures); ``spinup_lib.notebook.X`` gives each of them.
 """
-from spinup_lib.notebook import bench as _bench, measures as _measures, runs as _runs, tabular as _tabular
+from spinup_lib.notebook import bench as _bench, bench_plots as _bench_plots, measures as _measures, runs as _runs
+from spinup_lib.notebook import tabular as _tabular
 from spinup_lib.notebook.bench import *  # noqa: F401,F403  (chapter 13: the benchmark grid)
+from spinup_lib.notebook.bench_plots import *  # noqa: F401,F403  (chapter 13: its figures)
 from spinup_lib.notebook.budget import BUDGET_MODES, BUDGET_VARIABLE, budget, budget_mode, chapter_data_dir
 from spinup_lib.notebook.docs import docstring_args, hyperparameter_table
 from spinup_lib.notebook.live_curve import LiveCurve
@@ -31,4 +33,4 @@ __all__ = ["BUDGET_MODES", "BUDGET_VARIABLE", "budget", "budget_mode", "chapter_
            "hyperparameter_table", "LiveCurve", "q_versus_monte_carlo", "REGION_END", "REGION_START",
            "SourceRegion", "show_source", "source_region", "show_video", "video_of_agent", "video_of_run",
            "in_notebook"]
-__all__ += _bench.__all__ + _runs.__all__ + _measures.__all__ + _tabular.__all__
+__all__ += _bench.__all__ + _bench_plots.__all__ + _runs.__all__ + _measures.__all__ + _tabular.__all__
