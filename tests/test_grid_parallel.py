@@ -399,3 +399,30 @@ def test_an_archive_reaching_outside_its_folder_is_refused(tmp_path):
     with pytest.raises((tarfile.TarError, ValueError)):
         ray_runner.unpack_into(buffer.getvalue(), str(tmp_path / "in"))
     assert not (tmp_path / "escape.txt").exists()
+
+
+def _write_then_sleep(path):
+    Path(path).write_text("started")
+    time.sleep(120)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT as a grid sends it: POSIX")
+def test_a_run_stops_on_sigint_even_when_its_launcher_ignores_sigint(tmp_path):
+    # A grid started in the background (nohup, `&`) ignores SIGINT and its children inherit that; the SIGINT the
+    # grid sends to stop a run must still stop it cleanly (exit 130), not wait for SIGTERM.
+    from spinup_lib.experiments.child import FreshProcess
+
+    started = tmp_path / "started"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        child = FreshProcess(_write_then_sleep, dict(path=str(started)))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        wait_for(lambda: started.exists(), 60, "the run to start")
+        child.process.send_signal(signal.SIGINT)
+        assert child.process.wait(timeout=30) == 130
+    finally:
+        if child.process.poll() is None:
+            child.process.kill()
+        child.cleanup()

@@ -157,6 +157,10 @@ def main(argv=None):
               "(written by spinup_lib.experiments.child.FreshProcess)", file=sys.stderr)
         return 2
     _drop_own_folder_from_path()
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        # A launcher started in the background (nohup, `&`, a Ray worker of such a cluster) ignores SIGINT, and
+        # children inherit that; the SIGINT a grid sends to stop this run must still stop it cleanly.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # The payload is the caller's own call, written by it into a private folder: not user input.
     with open(argv[0], "rb") as f:
         payload = pickle.load(f)
