@@ -184,7 +184,9 @@ def smoothed_at(steps, scores, at, half_window, log_interval="infer"):
 
 def smoothed_curve(steps, scores, half_window):
     """:func:`smoothed_at` at every logged step: the whole curve smoothed the original's way."""
-    return np.array([smoothed_at(steps, scores, at, half_window)[0] for at in np.asarray(steps, dtype=float)])
+    # Only the values: no log interval to infer at every step for a completeness flag nobody reads here.
+    return np.array([smoothed_at(steps, scores, at, half_window, log_interval=None)[0]
+                     for at in np.asarray(steps, dtype=float)])
 
 
 def whole_window(steps, last_step, half_window, log_interval=None):
