@@ -18,7 +18,8 @@ again, so on a fresh machine it goes on from what the repository holds. Three mo
   launch record without running anything (for a grid started by hand with the same commands).
 * ``--collect``: copy every run under ``DIR`` that logged an epoch (finished or not) into the
   repository, ``benchmarks/results/mujoco_grid/ALGO_ENV/s<seed>/`` (progress.txt as logged, config.json
-  with every absolute path of the machine removed) with the launch records, then rebuild the
+  with every absolute path of the machine removed), add the folder's launch records to those committed
+  (``launches.json``), then rebuild the
   tables and plots from those copies. A committed run is never replaced by a shorter one.
 * ``--report``: rebuild the tables and plots from the committed copies only.
 
@@ -232,10 +233,14 @@ def collect(plan, data_dir, results_dir):
                 changed += 1
     launches = _read_json(osp.join(data_dir, LAUNCHES))
     if launches is not None:
+        # Added to the records already committed, never in their place: a grid that moved to another
+        # machine (a fresh data folder) keeps the record of the launches that made its earlier runs.
         path = osp.join(results_dir, COLLECTED_LAUNCHES)
+        records = _read_json(path, default=[])
+        records += [r for r in remove_machine_paths(launches, data_dir) if r not in records]
         os.makedirs(results_dir, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(remove_machine_paths(launches, data_dir), f, indent=2)
+            json.dump(records, f, indent=2)
             f.write("\n")
     else:
         print(f"note: {data_dir} has no {LAUNCHES} (no launch of this script recorded its code revision)")
@@ -301,8 +306,9 @@ def report(plan, results_dir, reference_dir=REFERENCE_DIR):
             plt.close(fig)
     measured, estimated = remaining_seconds(plan, runs)
     print(f"\nThe grid still needs about {measured / 3600:.1f} h of training at the pace its runs kept so far "
-          f"(on this machine, under its load), plus {estimated / 3600:.1f} h for the algorithms not started yet "
-          "at the plan's idle-machine estimate; Python start-up and saving come on top.")
+          "(on this machine, under its load)"
+          + (f", plus {estimated / 3600:.1f} h for the algorithms not started yet at the plan's idle-machine "
+             "estimate" if estimated else "") + "; Python start-up and saving come on top.")
 
 
 # ----------------------------------------------------------------------------------------------

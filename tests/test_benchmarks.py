@@ -121,6 +121,18 @@ def test_mujoco_grid_collect_copies_runs_without_machine_paths_and_rebuilds_resu
     assert mujoco_grid.collect(PLAN, str(data), str(results)) == 0
     assert len(pd.read_table(results / "ppo_HalfCheetah-v5" / "s0" / "progress.txt")) == 6
 
+    # The grid goes on from another data folder (another machine): its launch records are added to the
+    # committed ones, which stay; collecting the same folder twice adds nothing.
+    elsewhere = tmp_path / "elsewhere"
+    write_run(str(elsewhere), "sac", "HalfCheetah-v5", 1, [1000, 2000, 3000, 4000, 5000], epochs_asked=5)
+    (elsewhere / "mujoco_grid_launches.json").write_text(json.dumps(
+        [dict(revision="abc123", commands=[f"python -m spinup_lib.run sac --data_dir {elsewhere}"])]))
+    for _ in range(2):
+        mujoco_grid.collect(PLAN, str(elsewhere), str(results))
+    assert json.loads((results / "launches.json").read_text()) == [
+        dict(revision="abc123", commands=["python -m spinup_lib.run ppo --data_dir <data_dir>"]),
+        dict(revision="abc123", commands=["python -m spinup_lib.run sac --data_dir <data_dir>"])]
+
 
 def test_mujoco_grid_collect_of_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="no such folder"):
