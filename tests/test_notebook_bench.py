@@ -226,3 +226,8 @@ def test_a_bend_within_the_reading_error_of_its_three_points_is_undetermined():
     assert reference_shape(REFERENCE, "HalfCheetah-v5", "ppo", 150_000, reading_error=54) == "undetermined"
     tie = pd.DataFrame(dict(env="Hopper", algo="vpg", steps=[0, 100, 200], **{"return": [0.0, 10.0, 20.0]}))
     assert reference_shape(tie, "Hopper-v5", "vpg", 150) == "undetermined"      # equal slopes: neither way
+
+
+def test_steps_tick_labels_read_in_thousands_and_millions():
+    from spinup_lib.notebook.bench_plots import steps_label
+    assert [steps_label(x) for x in (0, 25_000, 150_000, 1_000_000, 2_500_000)] == ["0", "25k", "150k", "1M", "2.5M"]

@@ -2,6 +2,7 @@
 published points (the reading and comparing is in :mod:`spinup_lib.notebook.bench`)."""
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from spinup_lib.notebook.bench import (OFF_POLICY, ON_POLICY, _env_name, _reference_curve, _seed_values,
                                        log_interval_of, original_half_window, reference_at, smoothed_curve,
@@ -12,6 +13,13 @@ __all__ = ["ALGO_COLORS", "plot_grid_env", "plot_grid_figure"]
 #: One colour per algorithm, the same in every figure.
 ALGO_COLORS = {"vpg": "tab:purple", "trpo": "tab:brown", "ppo": "tab:blue",
                "ddpg": "tab:orange", "td3": "tab:red", "sac": "tab:green"}
+
+
+def steps_label(steps, _position=None):
+    """A number of environment steps as a tick label: 0, 50k, 1M, 1.5M."""
+    if steps >= 1e6:
+        return f"{steps / 1e6:g}M"
+    return f"{steps / 1e3:g}k" if steps else "0"
 
 
 def _smoothed_seeds(runs, curves, algo, env):
@@ -88,7 +96,7 @@ def plot_grid_env(ax, runs, curves, reference_curves, env, algos, max_steps=None
     ax.set(title=env, xlabel="environment steps", ylabel="return")
     if max_steps:
         ax.set_xlim(0, max_steps * 1.03)
-    ax.ticklabel_format(axis="x", style="sci", scilimits=(3, 3))
+    ax.xaxis.set_major_formatter(FuncFormatter(steps_label))
     if drawn:
         ax.legend(fontsize=7, loc="best")
     return drawn
