@@ -11,8 +11,8 @@ import pytest
 from spinup_lib.notebook import (bend_reading_error, compare_at_end, compare_at_published_steps,
                                  cut_window_shortfall, grid_run_dir, grid_status, last_episodes_mean,
                                  log_interval_of, original_half_window, plot_grid_env, read_grid, reference_at,
-                                 reference_shape, smoothed_at, smoothed_curve, untrained_score, welch_interval,
-                                 whole_window, whole_window_points)
+                                 reference_shape, smoothed_at, smoothed_curve, untrained_score, untrained_score_error,
+                                 welch_interval, whole_window, whole_window_points)
 from spinup_lib.plot import smooth_values
 
 # A reference curve for each bend: PPO bends up (convex) between 100k and 200k, SAC bends down.
@@ -98,6 +98,12 @@ def test_grid_status_and_comparisons_count_finished_runs_only(tmp_path):
     near = REFERENCE.assign(**{"return": np.where(REFERENCE.steps == 50_000, 24.0, REFERENCE["return"])})
     table = compare_at_published_steps(runs, curves, near, REFERENCE_STD).set_index("steps")
     assert np.isnan(table.loc[50_000, "gain_ratio"]) and table.loc[100_000, "gain_ratio"] == pytest.approx(210 / 190)
+    # Nor one whose gain exceeds the reading error but not that plus twice R0's standard error over seeds
+    # (first epochs 0 and 20: standard error 10; 15 + 2 x 10 = 35 > a gain of 30).
+    assert untrained_score_error(runs, curves, "ppo", "HalfCheetah-v5") == pytest.approx(10)
+    near = REFERENCE.assign(**{"return": np.where(REFERENCE.steps == 50_000, 40.0, REFERENCE["return"])})
+    assert np.isnan(compare_at_published_steps(runs, curves, near, REFERENCE_STD).set_index("steps")
+                    .loc[50_000, "gain_ratio"])
 
     end = compare_at_end(runs, curves, REFERENCE).iloc[0]
     assert end["steps"] == 200_000 and end["shape"] == "published" and end["final"] == pytest.approx(220)

@@ -27,7 +27,7 @@ __all__ = ["ALGOS", "ON_POLICY", "OFF_POLICY", "ORIGINAL_SMOOTHING_EPOCHS", "ORI
            "READING_ERROR", "READING_ERROR_ELSEWHERE", "grid_run_dir", "find_grid_runs", "read_grid", "grid_status",
            "original_half_window", "smoothed_at", "smoothed_curve", "whole_window", "read_reference", "reference_at",
            "reference_shape", "bend_reading_error", "whole_window_points", "log_interval_of", "cut_window_shortfall",
-           "untrained_score", "welch_interval",
+           "untrained_score", "untrained_score_error", "welch_interval",
            "compare_at_published_steps", "compare_at_end", "last_episodes_mean"]
 
 ON_POLICY = ("vpg", "trpo", "ppo")
@@ -328,13 +328,24 @@ def _seed_values(curves, runs, algo, env, at):
     return np.array(values), full
 
 
+def _first_scores(runs, curves, algo, env):
+    """The first epoch's score of each finished run of ``algo`` on ``env``."""
+    seeds = runs[(runs.algo == algo) & (runs.env == env) & runs.finished].seed
+    mine = curves[(curves.algo == algo) & (curves.env == env) & curves.seed.isin(seeds)]
+    return mine.sort_values("steps").groupby("seed").score.first()
+
+
 def untrained_score(runs, curves, algo, env):
     """R0: the mean over the finished runs of ``algo`` on ``env`` of their first epoch's score, what a barely
     trained policy scores (NaN without a finished run)."""
-    seeds = runs[(runs.algo == algo) & (runs.env == env) & runs.finished].seed
-    mine = curves[(curves.algo == algo) & (curves.env == env) & curves.seed.isin(seeds)]
-    first = mine.sort_values("steps").groupby("seed").score.first()
+    first = _first_scores(runs, curves, algo, env)
     return float(first.mean()) if len(first) else float("nan")
+
+
+def untrained_score_error(runs, curves, algo, env):
+    """The standard error of R0 (:func:`untrained_score`) over its seeds (0 with one seed: unknown, not small)."""
+    first = _first_scores(runs, curves, algo, env)
+    return float(first.std(ddof=1) / np.sqrt(len(first))) if len(first) > 1 else 0.0
 
 
 def compare_at_published_steps(runs, curves, reference_curves, reference_std):
@@ -348,12 +359,15 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
     (ours - original), ratio (ours / original, where the original is positive), untrained (R0, see
     :func:`untrained_score`) and gain_ratio ((ours - R0) / (original - R0): the share of the original's gain
     over R0 that ours made, where that gain is larger than the error of reading the original's point off its
-    plot, :data:`READING_ERROR`; NaN elsewhere, where it would divide by noise).
+    plot, :data:`READING_ERROR`, plus twice R0's standard error over seeds; NaN elsewhere, where it would divide
+    by noise).
     """
     rows = []
     for (algo, env), group in runs[runs.finished].groupby(["algo", "env"], sort=False):
         x, _ = _reference_curve(reference_curves, env, algo)
         r0 = untrained_score(runs, curves, algo, env)
+        noise = READING_ERROR.get(_env_name(env), READING_ERROR_ELSEWHERE) + 2 * untrained_score_error(
+            runs, curves, algo, env)     # a smaller gain over R0 may be only the errors of its two ends
         for at in x[x <= group.steps.min()]:
             values, full = _seed_values(curves, runs, algo, env, at)
             original = reference_at(reference_curves, env, algo, at)
@@ -364,8 +378,7 @@ def compare_at_published_steps(runs, curves, reference_curves, reference_std):
                              difference=values.mean() - original,
                              ratio=values.mean() / original if original > 0 else float("nan"),
                              untrained=r0, gain_ratio=(values.mean() - r0) / (original - r0)
-                             if original - r0 > READING_ERROR.get(_env_name(env), READING_ERROR_ELSEWHERE)
-                             else float("nan")))
+                             if original - r0 > noise else float("nan")))
     return pd.DataFrame(rows, columns=["algo", "env", "steps", "seeds", "ours", "ours_std", "full_window",
                                        "original", "original_std", "difference", "ratio", "untrained",
                                        "gain_ratio"]).astype({"full_window": bool})
