@@ -8,7 +8,7 @@ from spinup_lib.notebook.bench import (OFF_POLICY, ON_POLICY, _env_name, _refere
                                        log_interval_of, original_half_window, reference_at, smoothed_curve,
                                        whole_window, whole_window_points)
 
-__all__ = ["ALGO_COLORS", "plot_grid_env", "plot_grid_figure"]
+__all__ = ["ALGO_COLORS", "plot_grid_env", "plot_grid_figure", "steps_label"]
 
 #: One colour per algorithm, the same in every figure.
 ALGO_COLORS = {"vpg": "tab:purple", "trpo": "tab:brown", "ppo": "tab:blue",
